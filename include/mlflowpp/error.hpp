@@ -1,0 +1,87 @@
+#pragma once
+/// @file error.hpp
+/// Exceptions thrown by mlflowpp's synchronous calls.
+///
+/// Every exception derives from mlflowpp::Error (itself a std::runtime_error), so
+/// `catch (const mlflowpp::Error&)` catches all of them. Messages never contain
+/// credentials (passwords, tokens, Authorization headers).
+
+#include <stdexcept>
+#include <string>
+
+namespace mlflowpp {
+
+/// Base of every exception mlflowpp throws.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+/// The arguments of a call were refused on the client before any request was sent:
+/// an invalid key, a value over one of MLflow's limits, a negative timestamp, an
+/// unsafe artifact path, a malformed tracking URI or configuration. The message names
+/// the offending key or setting, the limit and the size.
+class InvalidArgumentError : public Error {
+ public:
+  explicit InvalidArgumentError(const std::string& message) : Error(message) {}
+};
+
+/// The server answered with an HTTP error status (after any retries).
+///
+/// `error_code()` is MLflow's error code string (`RESOURCE_DOES_NOT_EXIST`,
+/// `INVALID_PARAMETER_VALUE`, `RESOURCE_ALREADY_EXISTS`, ...). When the body is not an
+/// MLflow JSON error (plain-text 401/403 from an auth proxy, an HTML 404, ...), the code
+/// is derived from the status as the Python client does (400 → BAD_REQUEST,
+/// 401 → UNAUTHENTICATED, 403 → PERMISSION_DENIED, 404 → ENDPOINT_NOT_FOUND,
+/// 409 → ALREADY_EXISTS, 429 → RESOURCE_EXHAUSTED, 499 → CANCELLED,
+/// 500 → INTERNAL_ERROR, 501 → NOT_IMPLEMENTED, 503 → TEMPORARILY_UNAVAILABLE,
+/// 504 → DEADLINE_EXCEEDED, else INTERNAL_ERROR).
+class ServerError : public Error {
+ public:
+  ServerError(int http_status, std::string error_code, std::string server_message,
+              const std::string& what)
+      : Error(what),
+        http_status_(http_status),
+        error_code_(std::move(error_code)),
+        server_message_(std::move(server_message)) {}
+
+  /// HTTP status of the answer, e.g. 400, 404, 503.
+  int http_status() const noexcept { return http_status_; }
+  /// MLflow's error code name, e.g. "RESOURCE_DOES_NOT_EXIST".
+  const std::string& error_code() const noexcept { return error_code_; }
+  /// The server's own message (the `message` field of the error body, or its text).
+  const std::string& server_message() const noexcept { return server_message_; }
+  /// True for `RESOURCE_DOES_NOT_EXIST` (and the 404 family `NOT_FOUND`).
+  bool is_not_found() const noexcept {
+    return error_code_ == "RESOURCE_DOES_NOT_EXIST" || error_code_ == "NOT_FOUND";
+  }
+  /// True for `RESOURCE_ALREADY_EXISTS` (which MLflow sends as HTTP 400) and `ALREADY_EXISTS`.
+  bool is_already_exists() const noexcept {
+    return error_code_ == "RESOURCE_ALREADY_EXISTS" || error_code_ == "ALREADY_EXISTS";
+  }
+
+ private:
+  int http_status_;
+  std::string error_code_;
+  std::string server_message_;
+};
+
+/// No usable HTTP answer: connection refused, DNS or TLS failure, timeout, reset, or a
+/// transfer aborted by a deadline, after any retries. `curl_code()` is libcurl's
+/// CURLcode as an int (0 when the failure did not come from libcurl).
+class TransportError : public Error {
+ public:
+  TransportError(int curl_code, const std::string& what) : Error(what), curl_code_(curl_code) {}
+  int curl_code() const noexcept { return curl_code_; }
+
+ private:
+  int curl_code_;
+};
+
+/// The server answered 2xx but the body could not be read as the expected JSON.
+class ParseError : public Error {
+ public:
+  explicit ParseError(const std::string& what) : Error(what) {}
+};
+
+}  // namespace mlflowpp

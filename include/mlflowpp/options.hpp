@@ -1,0 +1,95 @@
+#pragma once
+/// @file options.hpp
+/// Configuration of a Client: tracking URI, credentials, TLS, timeouts, the retry policy
+/// and the asynchronous logger. Every field can be set in code; ClientOptions::from_env()
+/// reads the same `MLFLOW_*` environment variables as MLflow's Python client
+/// (see docs/env.md for the full list and defaults).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace mlflowpp {
+
+/// How transient failures are retried: the Python client's policy (urllib3 Retry).
+///
+/// Retried: connection errors, timeouts and HTTP 408, 429, 500, 502, 503, 504.
+/// Before retry n (1-based) the client waits 0 s when n == 1, otherwise
+/// `backoff_factor · 2^(n−1) + U[0, backoff_jitter)` seconds, capped at `max_backoff`;
+/// a `Retry-After` header (seconds or an HTTP date) on 429 and 503 replaces the computed
+/// wait when `respect_retry_after` is set (also capped at `max_backoff`).
+/// With the defaults: 0, 4, 8, 16, 32, 64, 120 s — about four minutes in all.
+struct RetryPolicy {
+  int max_retries = 7;                              ///< MLFLOW_HTTP_REQUEST_MAX_RETRIES, 0..10
+  double backoff_factor = 2.0;                      ///< MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, s, 0..120
+  double backoff_jitter = 1.0;                      ///< MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, s
+  std::chrono::milliseconds max_backoff{120000};    ///< cap of one wait
+  bool respect_retry_after = true;                  ///< MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER
+
+  /// The wait before retry `retry_number` (1-based), given a uniform random `u` in [0, 1)
+  /// for the jitter. Pure function; used by the client and by tests.
+  std::chrono::milliseconds backoff(int retry_number, double u) const noexcept;
+};
+
+/// What the asynchronous logger does when its in-memory queue is full.
+enum class OverflowPolicy {
+  /// Refuse the new item and count it in LoggerStats::dropped_queue_full (never blocks).
+  kDropNewest,
+  /// Wait for room, at most `LoggerOptions::block_timeout`, then drop and count. The one
+  /// mode in which a logging call can wait (on the worker, never on the network directly).
+  kBlock,
+};
+
+/// Settings of the asynchronous (batching) logger.
+struct LoggerOptions {
+  /// Items (metrics, params, tags) the in-memory queue holds; preallocated. ≥ 16.
+  std::size_t queue_capacity = 100000;
+  /// Longest time an item waits in the queue before the worker sends it (unless a flush
+  /// asks sooner). Larger values coalesce more points per request.
+  std::chrono::milliseconds max_batch_delay{200};
+  /// The worker is woken early once this many items are queued. ≥ 1.
+  std::size_t wake_threshold = 1000;
+  OverflowPolicy overflow_policy = OverflowPolicy::kDropNewest;
+  std::chrono::milliseconds block_timeout{1000};  ///< only for OverflowPolicy::kBlock
+  /// Budget, in serialized JSON bytes, of one log-batch request body (MLflow's documented
+  /// limit is 1 MB). Batches are split to stay under it.
+  std::size_t max_request_bytes = 900000;
+  /// How long ActiveRun's end (and destructor) waits for the run's data to be delivered
+  /// before it marks the run terminated anyway.
+  std::chrono::milliseconds end_run_flush_timeout{std::chrono::minutes(5)};
+  /// Print refused or dropped items to stderr when no error callback is set.
+  bool report_errors_to_stderr = true;
+};
+
+/// Everything a Client needs. The defaults match MLflow's Python client.
+struct ClientOptions {
+  /// `http(s)://host[:port][/path-prefix]`; MLFLOW_TRACKING_URI. Required (no local mode).
+  std::string tracking_uri;
+  std::string username;  ///< MLFLOW_TRACKING_USERNAME (Basic auth when password is set too)
+  std::string password;  ///< MLFLOW_TRACKING_PASSWORD; never logged
+  std::string token;     ///< MLFLOW_TRACKING_TOKEN (Bearer; only when Basic is not configured)
+  bool insecure_tls = false;       ///< MLFLOW_TRACKING_INSECURE_TLS: skip TLS verification
+  std::string server_cert_path;    ///< MLFLOW_TRACKING_SERVER_CERT_PATH: CA bundle (PEM)
+  std::string client_cert_path;    ///< MLFLOW_TRACKING_CLIENT_CERT_PATH: client cert (PEM, may hold the key)
+  std::string client_key_path;     ///< MLFLOWPP_TRACKING_CLIENT_KEY_PATH: separate key file (PEM)
+  std::chrono::milliseconds request_timeout{120000};  ///< MLFLOW_HTTP_REQUEST_TIMEOUT (s in env)
+  std::chrono::milliseconds connect_timeout{30000};   ///< MLFLOWPP_CONNECT_TIMEOUT (s in env)
+  bool allow_redirects = true;     ///< MLFLOW_ALLOW_HTTP_REDIRECTS
+  std::string workspace;           ///< MLFLOW_WORKSPACE → X-MLFLOW-WORKSPACE header
+  RetryPolicy retry;
+  LoggerOptions logger;
+
+  /// Reads every variable listed in docs/env.md (plus ~/.mlflow/credentials for the
+  /// username and password, as the Python client does). Variables that are not set keep
+  /// the defaults above. Throws InvalidArgumentError for malformed values (naming the
+  /// variable), and when MLFLOW_TRACKING_INSECURE_TLS is combined with
+  /// MLFLOW_TRACKING_SERVER_CERT_PATH (as Python does).
+  static ClientOptions from_env();
+
+  /// Checks the options (URI scheme http/https, retry bounds, logger sizes); throws
+  /// InvalidArgumentError naming the field. Called by the Client constructor.
+  void validate() const;
+};
+
+}  // namespace mlflowpp

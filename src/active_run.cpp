@@ -1,0 +1,127 @@
+#include "mlflowpp/active_run.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+
+namespace mlflowpp {
+
+namespace {
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+ActiveRun::ActiveRun(Client client, RunInfo info)
+    : client_(std::move(client)), info_(std::move(info)), uncaught_at_start_(std::uncaught_exceptions()) {
+  handle_ = client_.async_logger().handle_for(info_.run_id);
+}
+
+ActiveRun::ActiveRun(ActiveRun&& other) noexcept
+    : client_(other.client_),
+      info_(std::move(other.info_)),
+      handle_(other.handle_),
+      uncaught_at_start_(other.uncaught_at_start_),
+      ended_(other.ended_),
+      end_result_(std::move(other.end_result_)) {
+  other.ended_ = true;  // the moved-from handle never ends the run
+}
+
+ActiveRun& ActiveRun::operator=(ActiveRun&& other) noexcept {
+  if (this != &other) {
+    if (!ended_) end(std::uncaught_exceptions() > uncaught_at_start_ ? RunStatus::kFailed : RunStatus::kFinished);
+    client_ = other.client_;
+    info_ = std::move(other.info_);
+    handle_ = other.handle_;
+    uncaught_at_start_ = other.uncaught_at_start_;
+    ended_ = other.ended_;
+    end_result_ = std::move(other.end_result_);
+    other.ended_ = true;
+  }
+  return *this;
+}
+
+ActiveRun::~ActiveRun() {
+  if (ended_ || info_.run_id.empty()) return;
+  const bool unwinding = std::uncaught_exceptions() > uncaught_at_start_;
+  EndRunResult r = end(unwinding ? RunStatus::kFailed : RunStatus::kFinished);
+  if (!r.status_set) {
+    std::fprintf(stderr, "mlflowpp: could not mark run %s %s: %s\n", info_.run_id.c_str(),
+                 unwinding ? "FAILED" : "FINISHED", r.error.c_str());
+  }
+}
+
+void ActiveRun::log_metric(std::string_view key, double value, int64_t step) noexcept {
+  client_.async_logger().log_metric(handle_, key, value, step, -1);
+}
+
+void ActiveRun::log_metric(std::string_view key, double value, int64_t step, int64_t timestamp_ms) noexcept {
+  client_.async_logger().log_metric(handle_, key, value, step, timestamp_ms);
+}
+
+void ActiveRun::log_metrics(std::initializer_list<std::pair<std::string_view, double>> metrics,
+                            int64_t step) noexcept {
+  const int64_t ts = now_ms();
+  auto& logger = client_.async_logger();
+  for (const auto& [k, v] : metrics) logger.log_metric(handle_, k, v, step, ts);
+}
+
+void ActiveRun::log_metrics(const std::map<std::string, double>& metrics, int64_t step) noexcept {
+  const int64_t ts = now_ms();
+  auto& logger = client_.async_logger();
+  for (const auto& [k, v] : metrics) logger.log_metric(handle_, k, v, step, ts);
+}
+
+void ActiveRun::log_param(std::string_view key, std::string_view value) noexcept {
+  client_.async_logger().log_param(handle_, key, value);
+}
+
+void ActiveRun::log_params(std::initializer_list<std::pair<std::string_view, std::string_view>> params) noexcept {
+  for (const auto& [k, v] : params) log_param(k, v);
+}
+
+void ActiveRun::log_params(const std::map<std::string, std::string>& params) noexcept {
+  for (const auto& [k, v] : params) log_param(k, v);
+}
+
+void ActiveRun::set_tag(std::string_view key, std::string_view value) noexcept {
+  client_.async_logger().set_tag(handle_, key, value);
+}
+
+void ActiveRun::set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags) noexcept {
+  for (const auto& [k, v] : tags) set_tag(k, v);
+}
+
+ActiveRun ActiveRun::start_child_run(const std::string& run_name) {
+  StartRunOptions o;
+  o.experiment_id = info_.experiment_id;
+  o.run_name = run_name;
+  o.parent_run_id = info_.run_id;
+  return client_.start_run(std::move(o));
+}
+
+FlushResult ActiveRun::flush(std::chrono::milliseconds timeout) noexcept {
+  return client_.async_logger().flush(timeout);
+}
+
+EndRunResult ActiveRun::end(RunStatus status) noexcept {
+  return end(status, client_.options().logger.end_run_flush_timeout);
+}
+
+EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_timeout) noexcept {
+  if (ended_) return end_result_;
+  ended_ = true;
+  end_result_.flush = client_.async_logger().flush(flush_timeout);
+  try {
+    client_.set_terminated(info_.run_id, status);
+    end_result_.status_set = true;
+  } catch (const std::exception& e) {
+    end_result_.error = e.what();
+  } catch (...) {
+    end_result_.error = "unknown error";
+  }
+  return end_result_;
+}
+
+}  // namespace mlflowpp

@@ -1,0 +1,21 @@
+#pragma once
+// The system tags the Python client sets on a new run (mlflow/tracking/context/*).
+#include <string>
+#include <vector>
+
+#include "mlflowpp/entities.hpp"
+
+namespace mlflowpp::detail {
+
+/// `mlflow.user`: MLFLOW_TRACKING_USERNAME (or `username`), else LOGNAME, USER, LNAME,
+/// USERNAME, else the password database entry (Python's getpass.getuser()).
+std::string current_user(const std::string& username);
+/// The program path as started (argv[0]), as Python uses sys.argv[0].
+std::string source_name();
+/// HEAD commit of the git checkout containing the running executable, or "".
+std::string git_commit();
+/// mlflow.user, mlflow.source.name, mlflow.source.type=LOCAL, mlflow.source.git.commit
+/// (inside a git checkout), then the tags of MLFLOW_RUN_CONTEXT (a JSON object).
+std::vector<RunTag> system_tags(const std::string& username);
+
+}  // namespace mlflowpp::detail

@@ -1,0 +1,209 @@
+#include "detail/rest.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <ctime>
+#include <random>
+#include <thread>
+
+#include "detail/json.hpp"
+#include "mlflowpp/error.hpp"
+#include "mlflowpp/version.hpp"
+
+namespace mlflowpp {
+
+std::chrono::milliseconds RetryPolicy::backoff(int retry_number, double u) const noexcept {
+  if (retry_number <= 1) return std::chrono::milliseconds(0);
+  double seconds = backoff_factor * std::pow(2.0, retry_number - 1) + u * backoff_jitter;
+  auto ms = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
+  return ms > max_backoff ? max_backoff : ms;
+}
+
+namespace detail {
+
+bool is_retryable_status(long status) noexcept {
+  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+         status == 504;
+}
+
+const char* error_code_for_status(long status) noexcept {
+  switch (status) {
+    case 400: return "BAD_REQUEST";
+    case 401: return "UNAUTHENTICATED";
+    case 403: return "PERMISSION_DENIED";
+    case 404: return "ENDPOINT_NOT_FOUND";
+    case 409: return "ALREADY_EXISTS";
+    case 429: return "RESOURCE_EXHAUSTED";
+    case 499: return "CANCELLED";
+    case 500: return "INTERNAL_ERROR";
+    case 501: return "NOT_IMPLEMENTED";
+    case 503: return "TEMPORARILY_UNAVAILABLE";
+    case 504: return "DEADLINE_EXCEEDED";
+    default: return "INTERNAL_ERROR";
+  }
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
+                                                           std::chrono::system_clock::time_point now) {
+  if (value.empty()) return std::nullopt;
+  bool digits = true;
+  for (char c : value) digits = digits && c >= '0' && c <= '9';
+  if (digits) {
+    if (value.size() > 9) return std::chrono::hours(24);
+    return std::chrono::milliseconds(std::stoll(value) * 1000);
+  }
+  // HTTP date, e.g. "Wed, 21 Oct 2015 07:28:00 GMT"
+  std::tm tm{};
+  const char* end = strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr) return std::nullopt;
+  auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
+  auto diff = std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+  return diff.count() < 0 ? std::chrono::milliseconds(0) : diff;
+}
+
+std::string url_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size() * 3);
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+RestClient::RestClient(ClientOptions options, std::shared_ptr<Transport> transport)
+    : options_(std::move(options)), transport_(std::move(transport)) {
+  base_ = options_.tracking_uri;
+  while (!base_.empty() && base_.back() == '/') base_.pop_back();
+  common_headers_.push_back(fmt::format("X-MLflow-Client-Version: mlflowpp/{}", version()));
+  if (!options_.workspace.empty())
+    common_headers_.push_back("X-MLFLOW-WORKSPACE: " + options_.workspace);
+}
+
+std::string RestClient::api_url(std::string_view endpoint) const {
+  return fmt::format("{}/api/2.0{}", base_, endpoint);
+}
+
+namespace {
+
+double jitter_uniform() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+bool aborted(const CallHooks* hooks) {
+  return hooks != nullptr && hooks->abort != nullptr && hooks->abort->load();
+}
+
+bool wait(const CallHooks* hooks, std::chrono::milliseconds d) {
+  if (d.count() <= 0) return !aborted(hooks);
+  if (hooks != nullptr && hooks->sleep) return hooks->sleep(d);
+  // Default: sleep in slices so that an abort flag is noticed.
+  auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) {
+    if (aborted(hooks)) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(50), until - std::chrono::steady_clock::now()));
+  }
+  return !aborted(hooks);
+}
+
+[[noreturn]] void throw_server_error(const HttpRequest& req, const HttpResponse& resp) {
+  auto parsed = parse_error_body(resp.body);
+  std::string code = parsed.parsed && !parsed.error_code.empty() ? parsed.error_code
+                                                                 : error_code_for_status(resp.status);
+  std::string message = parsed.parsed ? parsed.message : resp.body.substr(0, 500);
+  // Keep the endpoint path, drop scheme/host (and with them any userinfo).
+  std::string where = redact_url(req.url);
+  throw ServerError(static_cast<int>(resp.status), code, message,
+                    fmt::format("MLflow {} {} failed: HTTP {} {}: {}", req.method, where,
+                                resp.status, code, message));
+}
+
+}  // namespace
+
+HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hooks) {
+  const RetryPolicy& policy = options_.retry;
+  if (hooks != nullptr && hooks->abort != nullptr) req.abort = hooks->abort;
+  for (int attempt = 0;; ++attempt) {
+    if (attempt > 0 && hooks != nullptr && hooks->retries != nullptr) ++*hooks->retries;
+    if (hooks != nullptr && hooks->requests != nullptr) ++*hooks->requests;
+    std::chrono::milliseconds delay{0};
+    try {
+      HttpResponse resp = transport_->perform(req);
+      if (resp.status >= 200 && resp.status < 300) return resp;
+      if (!is_retryable_status(resp.status) || attempt >= policy.max_retries || aborted(hooks))
+        return resp;
+      delay = policy.backoff(attempt + 1, jitter_uniform());
+      if (policy.respect_retry_after && (resp.status == 429 || resp.status == 503)) {
+        if (auto ra = parse_retry_after(resp.retry_after, std::chrono::system_clock::now()))
+          delay = std::min(*ra, policy.max_backoff);
+      }
+    } catch (const TransportError&) {
+      if (attempt >= policy.max_retries || aborted(hooks)) throw;
+      delay = policy.backoff(attempt + 1, jitter_uniform());
+    }
+    if (!wait(hooks, delay)) {
+      throw TransportError(42 /* CURLE_ABORTED_BY_CALLBACK */,
+                           fmt::format("{} {}: retries abandoned at the caller's deadline",
+                                       req.method, redact_url(req.url)));
+    }
+  }
+}
+
+std::string RestClient::call(const char* method, std::string_view endpoint, std::string json_body,
+                             const CallHooks* hooks) {
+  HttpRequest req;
+  req.method = method;
+  req.url = api_url(endpoint);
+  req.headers = common_headers_;
+  req.headers.emplace_back("Content-Type: application/json");
+  req.headers.emplace_back("Accept: application/json");
+  req.body = std::move(json_body);
+  HttpResponse resp = send_with_retries(std::move(req), hooks);
+  if (resp.status < 200 || resp.status >= 300) {
+    HttpRequest shown;
+    shown.method = method;
+    shown.url = std::string(endpoint);
+    throw_server_error(shown, resp);
+  }
+  return std::move(resp.body);
+}
+
+std::string RestClient::get(std::string_view endpoint,
+                            const std::vector<std::pair<std::string, std::string>>& query,
+                            const CallHooks* hooks) {
+  HttpRequest req;
+  req.method = "GET";
+  req.url = api_url(endpoint);
+  char sep = '?';
+  for (const auto& [k, v] : query) {
+    req.url.push_back(sep);
+    req.url += url_encode(k);
+    req.url.push_back('=');
+    req.url += url_encode(v);
+    sep = '&';
+  }
+  req.headers = common_headers_;
+  req.headers.emplace_back("Accept: application/json");
+  HttpResponse resp = send_with_retries(std::move(req), hooks);
+  if (resp.status < 200 || resp.status >= 300) {
+    HttpRequest shown;
+    shown.method = "GET";
+    shown.url = std::string(endpoint);
+    throw_server_error(shown, resp);
+  }
+  return std::move(resp.body);
+}
+
+}  // namespace detail
+}  // namespace mlflowpp

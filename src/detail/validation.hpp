@@ -1,0 +1,38 @@
+#pragma once
+// Client-side checks of MLflow's limits and key rules (mlflow/utils/validation.py), so
+// that bad input gets a clear error naming the key, the limit and the size before any
+// request is sent. Private.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mlflowpp::detail {
+
+inline constexpr std::size_t kMaxEntityKeyLength = 250;
+inline constexpr std::size_t kMaxParamValueLength = 6000;
+inline constexpr std::size_t kMaxTagValueLength = 8000;
+inline constexpr std::size_t kMaxExperimentTagValueLength = 5000;
+inline constexpr std::size_t kMaxExperimentNameLength = 256;  // SQL column width
+inline constexpr std::size_t kMaxMetricsPerBatch = 1000;
+inline constexpr std::size_t kMaxParamsPerBatch = 100;
+inline constexpr std::size_t kMaxTagsPerBatch = 100;
+inline constexpr std::size_t kMaxEntitiesPerBatch = 1000;
+
+/// Number of Unicode code points in valid UTF-8 (what Python's len() counts).
+std::size_t utf8_length(std::string_view s) noexcept;
+bool is_valid_utf8(std::string_view s) noexcept;
+
+/// Each returns an error message (naming `what`, the key, the limit and the size), or
+/// std::nullopt when the input is acceptable. `what` is e.g. "metric", "param", "tag".
+std::optional<std::string> check_key(std::string_view what, std::string_view key);
+std::optional<std::string> check_value(std::string_view what, std::string_view key,
+                                       std::string_view value, std::size_t max_length);
+std::optional<std::string> check_timestamp(std::string_view key, int64_t timestamp_ms);
+
+/// Throws InvalidArgumentError with the message when a check fails.
+void throw_if(const std::optional<std::string>& error);
+
+}  // namespace mlflowpp::detail
