@@ -147,14 +147,14 @@ void LoggerCore::run_worker() noexcept {
         // process() accounts for every item itself; nothing may escape the worker.
       }
     }
+    // Report queue-full drops before completing, so that a flush that returns has seen
+    // every callback for the items it covers.
     uint64_t queue_full = 0;
     {
       std::lock_guard<std::mutex> lk(mu_);
-      completed_ += n;
       queue_full = dropped_queue_full_ - reported_queue_full_;
       reported_queue_full_ = dropped_queue_full_;
     }
-    cv_done_.notify_all();
     if (queue_full > 0) {
       LogError e;
       e.kind = LogError::Kind::kQueueFull;
@@ -163,6 +163,11 @@ void LoggerCore::run_worker() noexcept {
                               ring_.size());
       report(std::move(e));
     }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      completed_ += n;
+    }
+    cv_done_.notify_all();
     if (stopping && n == 0) break;
   }
   std::lock_guard<std::mutex> lk(mu_);

@@ -105,8 +105,8 @@ bool aborted(const CallHooks* hooks) {
 }
 
 bool wait(const CallHooks* hooks, std::chrono::milliseconds d) {
-  if (d.count() <= 0) return !aborted(hooks);
   if (hooks != nullptr && hooks->sleep) return hooks->sleep(d);
+  if (d.count() <= 0) return !aborted(hooks);
   // Default: sleep in slices so that an abort flag is noticed.
   auto until = std::chrono::steady_clock::now() + d;
   while (std::chrono::steady_clock::now() < until) {
