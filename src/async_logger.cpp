@@ -48,6 +48,7 @@ LoggerCore::LoggerCore(LoggerDeps deps) : deps_(std::move(deps)), fork_generatio
   if (o.queue_capacity < 16) o.queue_capacity = 16;
   if (o.wake_threshold < 1) o.wake_threshold = 1;
   if (!deps_.now_ms) deps_.now_ms = system_now_ms;
+  warm_up_json();
   ring_.resize(o.queue_capacity);
   worker_ = std::thread([this] { run_worker(); });
 }

@@ -57,6 +57,7 @@ Client::Client(ClientOptions options) : Client(options, nullptr) {}
 Client::Client(ClientOptions options, std::shared_ptr<detail::Transport> transport)
     : impl_(std::make_shared<Impl>()) {
   options.validate();
+  detail::warm_up_json();
   while (!options.tracking_uri.empty() && options.tracking_uri.back() == '/') options.tracking_uri.pop_back();
   impl_->options = std::move(options);
   impl_->transport = transport ? std::move(transport) : detail::make_curl_transport(impl_->options);

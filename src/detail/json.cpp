@@ -389,6 +389,18 @@ void parse_empty_response(const std::string& body, std::string_view what) {
   (void)parse_object(body, what);
 }
 
+void warm_up_json() noexcept {
+  try {
+    (void)simdjson::get_active_implementation()->name();
+    bool valid = simdjson::validate_utf8("{}", 2);
+    dom::element doc;
+    auto error = thread_parser().parse(std::string_view("{}")).get(doc);
+    (void)valid;
+    (void)error;
+  } catch (...) {
+  }
+}
+
 ErrorBody parse_error_body(std::string_view body) noexcept {
   ErrorBody out;
   try {

@@ -72,6 +72,12 @@ struct ErrorBody {
 };
 ErrorBody parse_error_body(std::string_view body) noexcept;
 
+/// Constructs simdjson's function-local singletons (its CPU-dispatched implementations)
+/// now. Called by the Client and logger constructors so that, for a Client with static
+/// storage duration, those singletons are destroyed after it (reverse order of
+/// construction) and its worker can still use them while draining at exit.
+void warm_up_json() noexcept;
+
 /// Tags from a JSON object of string values (MLFLOW_RUN_CONTEXT). Throws ParseError.
 std::vector<RunTag> parse_string_map(const std::string& json, std::string_view what);
 
