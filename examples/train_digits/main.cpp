@@ -228,6 +228,9 @@ int run(const Args& args) {
               << (res.error.empty() ? "unknown error" : res.error) << std::endl;
     return 1;
   }
+  const mlflowpp::LoggerStats st = client.async_logger().stats();
+  std::cout << "mlflow: " << st.delivered << " logged items delivered in " << st.requests
+            << " log-batch request(s), " << st.retries << " retried" << std::endl;
   std::cout << "run_id=" << run.run_id() << std::endl;
   return 0;
 }
