@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# scripts/test.sh — build mlflowpp and run its whole test suite against real MLflow
+# servers. Usage:
+#
+#   scripts/test.sh [CTEST_ARGS...]      e.g. scripts/test.sh -R unit
+#
+# Steps: system packages, a venv with the pinned MLflow, a RelWithDebInfo build with
+# tests, two throw-away tracking servers (one plain, one behind --static-prefix
+# /mlflow), then ctest. The servers are stopped on every exit path; the script exits
+# with ctest's exit code and ends with ctest's summary line.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+cleanup() {
+    stop_mlflow_server test || true
+    stop_mlflow_server prefix || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT    # make Ctrl-C / kill run the EXIT trap too
+trap 'exit 143' TERM
+
+install_system_deps
+ensure_venv
+build_project RelWithDebInfo
+
+# Two servers, each with fresh state.
+start_mlflow_server prefix --static-prefix /mlflow
+prefix_uri=$MLFLOW_TRACKING_URI
+start_mlflow_server test
+plain_uri=$MLFLOW_TRACKING_URI
+
+# What the tests read (see tests/).
+export MLFLOWPP_TEST_TRACKING_URI="$plain_uri"
+export MLFLOW_TRACKING_URI="$plain_uri"
+export MLFLOWPP_TEST_PREFIX_TRACKING_URI="$prefix_uri"
+export MLFLOWPP_PYTHON="$VENV/bin/python"
+export MLFLOWPP_REQUIRE_SERVER=1
+log "MLFLOWPP_TEST_TRACKING_URI=$MLFLOWPP_TEST_TRACKING_URI"
+log "MLFLOWPP_TEST_PREFIX_TRACKING_URI=$MLFLOWPP_TEST_PREFIX_TRACKING_URI"
+log "MLFLOWPP_PYTHON=$MLFLOWPP_PYTHON"
+
+# Run ctest, keeping its output (for the summary line) and its exit code.
+ctest_log="$STATE_DIR/ctest.log"
+set +e
+ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j2 "$@" 2>&1 \
+    | tee "$ctest_log"
+rc=${PIPESTATUS[0]}
+set -e
+
+# Stop the servers now (quietly) so that ctest's summary is the last thing printed.
+cleanup 2>/dev/null
+trap - EXIT
+
+summary="$(grep -E '^[0-9]+% tests passed' "$ctest_log" | tail -n 1 || true)"
+echo
+if [[ -n $summary ]]; then
+    echo "$summary"
+else
+    echo "ctest printed no summary (exit code $rc)"
+fi
+exit "$rc"

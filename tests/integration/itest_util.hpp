@@ -1,0 +1,124 @@
+#pragma once
+// Small helpers shared by the integration tests (see server.hpp for the fixture).
+#include <catch2/catch.hpp>
+#include <mlflowpp/mlflowpp.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "integration/server.hpp"
+
+namespace itest {
+
+/// Runs `f` and returns the exception of type E it threw, or std::nullopt when it threw
+/// nothing. Exceptions of other types propagate (and fail the test with their message).
+template <typename E, typename F>
+std::optional<E> thrown(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e;
+  }
+  return std::nullopt;
+}
+
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+/// Bitwise-exact equality of doubles, except that every NaN equals every NaN.
+inline bool same_double(double a, double b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return a == b && std::signbit(a) == std::signbit(b);
+}
+
+/// The full history of a metric sorted by (step, timestamp, value).
+inline std::vector<mlflowpp::Metric> sorted_history(mlflowpp::Client& client, const std::string& run_id,
+                                                    const std::string& key) {
+  auto h = client.get_metric_history(run_id, key);
+  std::sort(h.begin(), h.end(), [](const mlflowpp::Metric& a, const mlflowpp::Metric& b) {
+    if (a.step != b.step) return a.step < b.step;
+    if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
+    return a.value < b.value;
+  });
+  return h;
+}
+
+/// Sets (or unsets, with nullptr) an environment variable for a scope and restores the
+/// previous value afterwards.
+class EnvGuard {
+ public:
+  EnvGuard(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = std::string(old);
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~EnvGuard() {
+    if (old_) {
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+  EnvGuard(const EnvGuard&) = delete;
+  EnvGuard& operator=(const EnvGuard&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+/// Collects the async logger's error reports (the callback runs on the worker thread).
+class ErrorCollector {
+ public:
+  mlflowpp::ErrorCallback callback() {
+    return [this](const mlflowpp::LogError& e) {
+      std::lock_guard<std::mutex> lk(mu_);
+      errors_.push_back(e);
+    };
+  }
+  std::vector<mlflowpp::LogError> errors() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return errors_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<mlflowpp::LogError> errors_;
+};
+
+/// A fresh client (own connection pool and own AsyncLogger, so its LoggerStats count only
+/// what the calling test logs).
+inline mlflowpp::Client fresh_client() { return mlflowpp::Client(testing::options()); }
+
+/// A metric point (without the optional dataset/model fields).
+inline mlflowpp::Metric metric(const std::string& key, double value, int64_t timestamp, int64_t step) {
+  mlflowpp::Metric m;
+  m.key = key;
+  m.value = value;
+  m.timestamp = timestamp;
+  m.step = step;
+  return m;
+}
+
+inline std::vector<std::string> run_ids(const std::vector<mlflowpp::Run>& runs) {
+  std::vector<std::string> ids;
+  for (const auto& r : runs) ids.push_back(r.info.run_id);
+  return ids;
+}
+
+inline std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace itest
