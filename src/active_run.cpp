@@ -53,7 +53,7 @@ ActiveRun::~ActiveRun() {
 }
 
 void ActiveRun::log_metric(std::string_view key, double value, int64_t step) noexcept {
-  client_.async_logger().log_metric(handle_, key, value, step, -1);
+  client_.async_logger().log_metric(handle_, key, value, step, AsyncLogger::kNow);
 }
 
 void ActiveRun::log_metric(std::string_view key, double value, int64_t step, int64_t timestamp_ms) noexcept {
@@ -112,7 +112,11 @@ EndRunResult ActiveRun::end(RunStatus status) noexcept {
 EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_timeout) noexcept {
   if (ended_) return end_result_;
   ended_ = true;
-  end_result_.flush = client_.async_logger().flush(flush_timeout);
+  auto& logger = client_.async_logger();
+  end_result_.flush = logger.flush(flush_timeout);
+  const RunLogStats mine = logger.run_stats(handle_);  // this run's items only
+  end_result_.flush.rejected = mine.rejected;
+  end_result_.flush.dropped = mine.dropped;
   try {
     client_.set_terminated(info_.run_id, status);
     end_result_.status_set = true;

@@ -65,8 +65,22 @@ uint32_t LoggerCore::handle_for(std::string_view run_id) {
   if (it != run_index_.end()) return it->second;
   auto h = static_cast<uint32_t>(run_ids_.size());
   run_ids_.emplace_back(run_id);
+  run_counts_.emplace_back();
   run_index_.emplace(std::string(run_id), h);
   return h;
+}
+
+void LoggerCore::count_run(uint32_t run, uint64_t delivered, uint64_t rejected, uint64_t dropped) noexcept {
+  std::lock_guard<std::mutex> lk(runs_mu_);
+  if (run >= run_counts_.size()) return;
+  run_counts_[run].delivered += delivered;
+  run_counts_[run].rejected += rejected;
+  run_counts_[run].dropped += dropped;
+}
+
+RunLogStats LoggerCore::run_stats(uint32_t run) const noexcept {
+  std::lock_guard<std::mutex> lk(runs_mu_);
+  return run < run_counts_.size() ? run_counts_[run] : RunLogStats{};
 }
 
 void LoggerCore::enqueue(ItemKind kind, uint32_t run, std::string_view key, double value,
@@ -75,48 +89,57 @@ void LoggerCore::enqueue(ItemKind kind, uint32_t run, std::string_view key, doub
     dropped_after_fork_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (timestamp_ms < 0 && kind == ItemKind::kMetric) timestamp_ms = deps_.now_ms();
+  if (timestamp_ms == AsyncLogger::kNow) timestamp_ms = kind == ItemKind::kMetric ? deps_.now_ms() : 0;
   bool wake = false;
   {
     std::unique_lock<std::mutex> lk(mu_);
+    const std::size_t cap = ring_.size();
+    bool drop = false;
     if (stop_) {
-      ++enqueued_;
+      ++enqueued_;  // accepted and at once accounted for as dropped at shutdown
       ++completed_;
       ++dropped_after_stop_;
-      return;
-    }
-    const std::size_t cap = ring_.size();
-    if (count_ == cap) {
+      drop = true;
+    } else if (count_ == cap) {
       if (deps_.options.overflow_policy == OverflowPolicy::kBlock) {
         cv_worker_.notify_one();
         cv_space_.wait_for(lk, deps_.options.block_timeout, [&] { return count_ < cap || stop_; });
       }
       if (count_ == cap || stop_) {
         ++dropped_queue_full_;
-        return;
+        drop = true;
       }
     }
-    Item& it = ring_[(head_ + count_) % cap];
-    try {
-      it.key.assign(key.data(), key.size());  // reuses the slot's capacity once warm
-      if (kind == ItemKind::kMetric) {
-        it.text.clear();
-      } else {
-        it.text.assign(text.data(), text.size());
+    if (!drop) {
+      Item& it = ring_[(head_ + count_) % cap];
+      try {
+        it.key.assign(key.data(), key.size());  // reuses the slot's capacity once warm
+        if (kind == ItemKind::kMetric) {
+          it.text.clear();
+        } else {
+          it.text.assign(text.data(), text.size());
+        }
+      } catch (...) {  // out of memory: count it, never throw into the training loop
+        ++dropped_queue_full_;
+        drop = true;
       }
-    } catch (...) {  // out of memory: count it, never throw into the training loop
-      ++dropped_queue_full_;
+      if (!drop) {
+        it.kind = kind;
+        it.run = run;
+        it.value = value;
+        it.step = step;
+        it.timestamp = timestamp_ms;
+        ++count_;
+        ++enqueued_;
+        if (count_ > high_water_) high_water_ = count_;
+        wake = count_ == deps_.options.wake_threshold;
+      }
+    }
+    if (drop) {
+      lk.unlock();
+      count_run(run, 0, 0, 1);
       return;
     }
-    it.kind = kind;
-    it.run = run;
-    it.value = value;
-    it.step = step;
-    it.timestamp = timestamp_ms;
-    ++count_;
-    ++enqueued_;
-    if (count_ > high_water_) high_water_ = count_;
-    wake = count_ == deps_.options.wake_threshold;
   }
   if (wake) cv_worker_.notify_one();
 }
@@ -223,6 +246,7 @@ void LoggerCore::process(std::vector<Item>& items, std::size_t n) {
     }
     if (error) {
       rejected_invalid_.fetch_add(1, std::memory_order_relaxed);
+      count_run(it.run, 0, 1, 0);
       LogError le;
       le.kind = LogError::Kind::kInvalid;
       le.run_id = run_id;
@@ -245,14 +269,15 @@ void LoggerCore::process(std::vector<Item>& items, std::size_t n) {
     for (Chunk& chunk : batcher.finish()) {
       if (abort_.load()) {
         dropped_shutdown_.fetch_add(origin_count(chunk), std::memory_order_relaxed);
+        count_run(run, 0, 0, origin_count(chunk));
         continue;
       }
-      send_chunk(run_id, chunk, items);
+      send_chunk(run, run_id, chunk);
     }
   }
 }
 
-void LoggerCore::send_chunk(const std::string& run_id, Chunk& chunk, const std::vector<Item>& items) {
+void LoggerCore::send_chunk(uint32_t run, const std::string& run_id, Chunk& chunk) {
   const std::size_t count = origin_count(chunk);
   CallHooks hooks;
   hooks.abort = &abort_;
@@ -263,6 +288,7 @@ void LoggerCore::send_chunk(const std::string& run_id, Chunk& chunk, const std::
   auto drop = [&](const std::string& message, int status, const std::string& code) {
     bool at_shutdown = abort_.load();
     (at_shutdown ? dropped_shutdown_ : dropped_transient_).fetch_add(count, std::memory_order_relaxed);
+    count_run(run, 0, 0, count);
     LogError le;
     le.kind = at_shutdown ? LogError::Kind::kShutdown : LogError::Kind::kTransient;
     le.run_id = run_id;
@@ -275,6 +301,7 @@ void LoggerCore::send_chunk(const std::string& run_id, Chunk& chunk, const std::
   try {
     deps_.store->log_batch_body(chunk_body(run_id, chunk), &hooks);
     delivered_.fetch_add(count, std::memory_order_relaxed);
+    count_run(run, count, 0, 0);
     return;
   } catch (const ServerError& e) {
     if (is_retryable_status(e.http_status())) {
@@ -295,13 +322,15 @@ void LoggerCore::send_chunk(const std::string& run_id, Chunk& chunk, const std::
       for (Chunk* part : {&a, &b}) {
         if (abort_.load()) {
           dropped_shutdown_.fetch_add(origin_count(*part), std::memory_order_relaxed);
+          count_run(run, 0, 0, origin_count(*part));
         } else {
-          send_chunk(run_id, *part, items);
+          send_chunk(run, run_id, *part);
         }
       }
       return;
     }
     rejected_by_server_.fetch_add(count, std::memory_order_relaxed);
+    count_run(run, 0, count, 0);
     LogError le;
     le.kind = LogError::Kind::kRejectedByServer;
     le.run_id = run_id;
@@ -324,7 +353,6 @@ void LoggerCore::send_chunk(const std::string& run_id, Chunk& chunk, const std::
   } catch (const std::exception& e) {
     drop(e.what(), 0, {});
   }
-  (void)items;
 }
 
 bool LoggerCore::interruptible_sleep(std::chrono::milliseconds d) {
@@ -407,12 +435,15 @@ FlushResult LoggerCore::shutdown(std::chrono::milliseconds deadline) noexcept {
     if (worker_.joinable()) worker_.join();
     // Anything the aborted worker left in the queue is dropped, counted.
     uint64_t left = 0;
+    std::vector<uint32_t> left_runs;
     {
       std::lock_guard<std::mutex> lk(mu_);
       left = count_;
+      for (std::size_t i = 0; i < count_; ++i) left_runs.push_back(ring_[(head_ + i) % ring_.size()].run);
       count_ = 0;
       completed_ += left;
     }
+    for (uint32_t run : left_runs) count_run(run, 0, 0, 1);
     if (left > 0) dropped_shutdown_.fetch_add(left);
     uint64_t pending;
     {
@@ -510,6 +541,7 @@ FlushResult AsyncLogger::shutdown(std::chrono::milliseconds deadline) noexcept {
   return core_->shutdown(deadline);
 }
 LoggerStats AsyncLogger::stats() const noexcept { return core_->stats(); }
+RunLogStats AsyncLogger::run_stats(RunHandle run) const noexcept { return core_->run_stats(run); }
 void AsyncLogger::set_error_callback(ErrorCallback callback) { core_->set_error_callback(std::move(callback)); }
 
 }  // namespace mlflowpp

@@ -25,7 +25,9 @@ namespace mlflowpp {
 
 /// The result of ending a run.
 struct EndRunResult {
-  FlushResult flush;        ///< what happened to the logged data
+  /// What happened to the logged data: `complete` and `pending` cover the whole logger
+  /// (shared by every run of the Client); `rejected` and `dropped` count this run's items.
+  FlushResult flush;
   bool status_set = false;  ///< true when the server accepted the final status
   std::string error;        ///< why the status could not be set (empty when it was)
 };

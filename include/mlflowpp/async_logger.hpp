@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -88,12 +89,21 @@ struct LogError {
 
 using ErrorCallback = std::function<void(const LogError&)>;
 
+/// What became of one run's items (see AsyncLogger::run_stats).
+struct RunLogStats {
+  uint64_t delivered = 0;
+  uint64_t rejected = 0;  ///< invalid on the client, or refused by the server
+  uint64_t dropped = 0;   ///< queue full, retries exhausted, shutdown, after fork
+};
+
 /// Asynchronous, batching logger. Obtain it from Client::async_logger(); ActiveRun uses
 /// it for its log_* calls. Non-copyable; shared by every copy of its Client.
 class AsyncLogger {
  public:
   /// Interned handle of a run id, so that the hot path copies an integer, not the id.
   using RunHandle = uint32_t;
+  /// `timestamp_ms` value meaning "now, taken at enqueue".
+  static constexpr int64_t kNow = std::numeric_limits<int64_t>::min();
 
   explicit AsyncLogger(std::unique_ptr<detail::LoggerCore> core);
   ~AsyncLogger();  ///< shutdown(LoggerOptions::end_run_flush_timeout); noexcept
@@ -103,10 +113,11 @@ class AsyncLogger {
   /// Interns `run_id` (takes a lock; not for the hot path). Same id → same handle.
   RunHandle handle_for(std::string_view run_id);
 
-  /// Enqueues a metric point. `timestamp_ms` < 0 means "now" (taken here, at enqueue).
+  /// Enqueues a metric point. `timestamp_ms` is ms since the epoch (≥ 0; a negative one
+  /// is rejected and reported); kNow means "now", taken here at enqueue.
   /// Never throws, never blocks (except with OverflowPolicy::kBlock on a full queue).
   void log_metric(RunHandle run, std::string_view key, double value, int64_t step = 0,
-                  int64_t timestamp_ms = -1) noexcept;
+                  int64_t timestamp_ms = kNow) noexcept;
   /// Enqueues a param (value ≤ 6000 characters; write-once per run on the server).
   void log_param(RunHandle run, std::string_view key, std::string_view value) noexcept;
   /// Enqueues a tag (value ≤ 8000 characters; last write wins).
@@ -114,7 +125,7 @@ class AsyncLogger {
 
   /// Conveniences that intern `run_id` first (a hash lookup under a lock).
   void log_metric(std::string_view run_id, std::string_view key, double value,
-                  int64_t step = 0, int64_t timestamp_ms = -1) noexcept;
+                  int64_t step = 0, int64_t timestamp_ms = kNow) noexcept;
   void log_param(std::string_view run_id, std::string_view key, std::string_view value) noexcept;
   void set_tag(std::string_view run_id, std::string_view key, std::string_view value) noexcept;
 
@@ -127,8 +138,11 @@ class AsyncLogger {
   /// What is left is counted in dropped_shutdown. Idempotent; later log calls drop.
   FlushResult shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(30)) noexcept;
 
-  /// A snapshot of the counters.
+  /// A snapshot of the counters (all runs).
   LoggerStats stats() const noexcept;
+
+  /// What became of the items of one run so far (pending items are in none of the counts).
+  RunLogStats run_stats(RunHandle run) const noexcept;
 
   /// Sets the callback for refused and dropped items (run on the worker thread; must not
   /// call back into this logger's flush/shutdown). Pass nullptr to remove it.

@@ -109,7 +109,9 @@ class Client {
   /// `GET /mlflow/experiments/get-by-name`; std::nullopt when no experiment has that name.
   std::optional<Experiment> get_experiment_by_name(const std::string& name);
   /// Returns the experiment's id, creating it when missing (safe against a concurrent
-  /// creator: RESOURCE_ALREADY_EXISTS is answered by a second lookup).
+  /// creator: RESOURCE_ALREADY_EXISTS is answered by a second lookup). Throws
+  /// InvalidArgumentError when the experiment of that name is deleted (restore it first),
+  /// as the Python client's set_experiment does.
   std::string get_or_create_experiment(const std::string& name);
   /// `POST /mlflow/experiments/search`, one page.
   PagedList<Experiment> search_experiments(const SearchExperimentsOptions& options = {});

@@ -58,6 +58,7 @@ class LoggerCore {
   FlushResult flush(std::chrono::milliseconds timeout) noexcept;
   FlushResult shutdown(std::chrono::milliseconds deadline) noexcept;
   LoggerStats stats() const noexcept;
+  RunLogStats run_stats(uint32_t run) const noexcept;
   void set_error_callback(ErrorCallback callback);
   /// True in a forked child of the process that created this logger.
   bool forked() const noexcept;
@@ -65,7 +66,8 @@ class LoggerCore {
  private:
   void run_worker() noexcept;
   void process(std::vector<Item>& items, std::size_t n);
-  void send_chunk(const std::string& run_id, Chunk& chunk, const std::vector<Item>& items);
+  void send_chunk(uint32_t run, const std::string& run_id, Chunk& chunk);
+  void count_run(uint32_t run, uint64_t delivered, uint64_t rejected, uint64_t dropped) noexcept;
   void report(LogError error);
   FlushResult result(bool complete, uint64_t pending) const noexcept;
   bool interruptible_sleep(std::chrono::milliseconds d);
@@ -94,6 +96,7 @@ class LoggerCore {
   mutable std::mutex runs_mu_;
   std::vector<std::string> run_ids_;
   std::unordered_map<std::string, uint32_t> run_index_;
+  std::vector<RunLogStats> run_counts_;  // by handle
 
   // Counters written by the worker.
   std::atomic<uint64_t> delivered_{0}, rejected_invalid_{0}, rejected_by_server_{0},

@@ -78,9 +78,9 @@ TEST_CASE("timestamps are taken at enqueue from the clock; explicit ones are kep
   std::atomic<int64_t> clock{1000};
   LoggerRig rig(quick(), testing::fake_options(), [&] { return clock.load(); });
   auto run = rig.core->handle_for("run-1");
-  rig.core->enqueue(ItemKind::kMetric, run, "a", 1.0, {}, 0, -1);
+  rig.core->enqueue(ItemKind::kMetric, run, "a", 1.0, {}, 0, AsyncLogger::kNow);
   clock = 2000;
-  rig.core->enqueue(ItemKind::kMetric, run, "b", 2.0, {}, 1, -1);
+  rig.core->enqueue(ItemKind::kMetric, run, "b", 2.0, {}, 1, AsyncLogger::kNow);
   rig.core->enqueue(ItemKind::kMetric, run, "c", 3.0, {}, 2, 42);
   clock = 9999;  // the send happens later: must not change the timestamps
   REQUIRE(rig.core->flush(milliseconds(5000)).complete);
@@ -140,6 +140,9 @@ TEST_CASE("runs are batched separately and each keeps its order", "[logger]") {
   CHECK(steps["run-b"] == expect);
   CHECK(params["run-a"] == 1);
   CHECK(tags["run-b"] == 1);
+  CHECK(rig.core->run_stats(a).delivered == 101);
+  CHECK(rig.core->run_stats(b).delivered == 101);
+  CHECK(rig.core->run_stats(a).rejected == 0);
 }
 
 TEST_CASE("a refused item is isolated: the rest of its batch still lands", "[logger]") {
@@ -198,20 +201,23 @@ TEST_CASE("invalid items are rejected on the client, named, and never sent", "[l
   rig.core->set_error_callback(errors.callback());
   auto run = rig.core->handle_for("run-1");
   rig.core->enqueue(ItemKind::kMetric, run, "a//b", 1, {}, 0, 1);
-  rig.core->enqueue(ItemKind::kMetric, run, "neg", 1, {}, 0, -7 /* negative explicit → now */);
+  rig.core->enqueue(ItemKind::kMetric, run, "neg", 1, {}, 0, -7);
   rig.core->enqueue(ItemKind::kParam, run, "big", 0, std::string(6001, 'x'), 0, 0);
   rig.core->enqueue(ItemKind::kTag, run, "t", 0, std::string(8001, 'x'), 0, 0);
   rig.core->enqueue(ItemKind::kMetric, run, "fine", 1, {}, 0, 1);
   REQUIRE(rig.core->flush(milliseconds(5000)).complete);
   auto s = rig.core->stats();
-  CHECK(s.rejected_invalid == 3);
-  CHECK(s.delivered == 2);  // "neg": a negative timestamp argument means "now"
+  CHECK(s.rejected_invalid == 4);
+  CHECK(s.delivered == 1);
+  auto per_run = rig.core->run_stats(run);
+  CHECK(per_run.rejected == 4);
+  CHECK(per_run.delivered == 1);
   std::set<std::string> keys;
   for (const auto& e : errors.list) {
     CHECK(e.kind == LogError::Kind::kInvalid);
     keys.insert(e.key);
   }
-  CHECK(keys == std::set<std::string>{"a//b", "big", "t"});
+  CHECK(keys == std::set<std::string>{"a//b", "neg", "big", "t"});
   for (const auto& e : errors.list)
     if (e.key == "big") {
       CHECK(e.message.find("6001") != std::string::npos);
