@@ -1,8 +1,7 @@
 // The README's quickstart as a program: start a run, log in a loop, end.
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <cmath>
 #include <cstdio>
+#include <mlflowpp/mlflowpp.hpp>
 
 int main() try {
   auto client = mlflowpp::Client::from_env();  // MLFLOW_TRACKING_URI, credentials, TLS, retries

@@ -52,7 +52,7 @@ as_root() {
 MLFLOWPP_SYSTEM_PACKAGES=(
     build-essential cmake pkg-config git curl ca-certificates
     python3 python3-venv
-    libcurl4-openssl-dev libsimdjson-dev libfmt-dev libzstd-dev catch2
+    libcurl4-openssl-dev libsimdjson-dev libfmt-dev libzstd-dev catch2 clang-format
 )
 
 # True if the Debian package $1 is installed.

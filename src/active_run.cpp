@@ -30,7 +30,8 @@ ActiveRun::ActiveRun(ActiveRun&& other) noexcept
 
 ActiveRun& ActiveRun::operator=(ActiveRun&& other) noexcept {
   if (this != &other) {
-    if (!ended_) end(std::uncaught_exceptions() > uncaught_at_start_ ? RunStatus::kFailed : RunStatus::kFinished);
+    if (!ended_)
+      end(std::uncaught_exceptions() > uncaught_at_start_ ? RunStatus::kFailed : RunStatus::kFinished);
     client_ = other.client_;
     info_ = std::move(other.info_);
     handle_ = other.handle_;
@@ -77,7 +78,8 @@ void ActiveRun::log_param(std::string_view key, std::string_view value) noexcept
   client_.async_logger().log_param(handle_, key, value);
 }
 
-void ActiveRun::log_params(std::initializer_list<std::pair<std::string_view, std::string_view>> params) noexcept {
+void ActiveRun::log_params(
+    std::initializer_list<std::pair<std::string_view, std::string_view>> params) noexcept {
   for (const auto& [k, v] : params) log_param(k, v);
 }
 

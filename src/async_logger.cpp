@@ -32,11 +32,16 @@ std::size_t origin_count(const Chunk& chunk) {
 
 const char* kind_name(LogError::Kind k) {
   switch (k) {
-    case LogError::Kind::kInvalid: return "invalid";
-    case LogError::Kind::kRejectedByServer: return "rejected by server";
-    case LogError::Kind::kTransient: return "dropped after retries";
-    case LogError::Kind::kQueueFull: return "dropped, queue full";
-    case LogError::Kind::kShutdown: return "dropped at shutdown";
+    case LogError::Kind::kInvalid:
+      return "invalid";
+    case LogError::Kind::kRejectedByServer:
+      return "rejected by server";
+    case LogError::Kind::kTransient:
+      return "dropped after retries";
+    case LogError::Kind::kQueueFull:
+      return "dropped, queue full";
+    case LogError::Kind::kShutdown:
+      return "dropped at shutdown";
   }
   return "error";
 }
@@ -53,9 +58,7 @@ LoggerCore::LoggerCore(LoggerDeps deps) : deps_(std::move(deps)), fork_generatio
   worker_ = std::thread([this] { run_worker(); });
 }
 
-LoggerCore::~LoggerCore() {
-  shutdown(deps_.options.end_run_flush_timeout);
-}
+LoggerCore::~LoggerCore() { shutdown(deps_.options.end_run_flush_timeout); }
 
 bool LoggerCore::forked() const noexcept { return fork_generation() != fork_generation_; }
 
@@ -339,13 +342,15 @@ void LoggerCore::send_chunk(uint32_t run, const std::string& run_id, Chunk& chun
     le.error_code = e.error_code();
     if (chunk.size() == 1) {
       const Entity& ent = chunk.entities.front();
-      const char* what = ent.kind == EntityKind::kMetric ? "metric" : ent.kind == EntityKind::kParam ? "param" : "tag";
+      const char* what = ent.kind == EntityKind::kMetric  ? "metric"
+                         : ent.kind == EntityKind::kParam ? "param"
+                                                          : "tag";
       le.key = ent.key;
       le.message = fmt::format("{} '{}' refused by the server (HTTP {} {}): {}", what, ent.key,
                                e.http_status(), e.error_code(), e.server_message());
     } else {
-      le.message = fmt::format("{} item(s) for run {} refused by the server (HTTP {} {}): {}", count,
-                               run_id, e.http_status(), e.error_code(), e.server_message());
+      le.message = fmt::format("{} item(s) for run {} refused by the server (HTTP {} {}): {}", count, run_id,
+                               e.http_status(), e.error_code(), e.server_message());
     }
     report(std::move(le));
   } catch (const TransportError& e) {
@@ -542,6 +547,8 @@ FlushResult AsyncLogger::shutdown(std::chrono::milliseconds deadline) noexcept {
 }
 LoggerStats AsyncLogger::stats() const noexcept { return core_->stats(); }
 RunLogStats AsyncLogger::run_stats(RunHandle run) const noexcept { return core_->run_stats(run); }
-void AsyncLogger::set_error_callback(ErrorCallback callback) { core_->set_error_callback(std::move(callback)); }
+void AsyncLogger::set_error_callback(ErrorCallback callback) {
+  core_->set_error_callback(std::move(callback));
+}
 
 }  // namespace mlflowpp

@@ -87,12 +87,15 @@ std::string Client::create_experiment(const std::string& name, const std::string
                                            detail::kMaxExperimentNameLength));
   for (const auto& t : tags) {
     detail::throw_if(detail::check_key("experiment tag", t.key));
-    detail::throw_if(detail::check_value("experiment tag", t.key, t.value, detail::kMaxExperimentTagValueLength));
+    detail::throw_if(
+        detail::check_value("experiment tag", t.key, t.value, detail::kMaxExperimentTagValueLength));
   }
   return store().create_experiment(name, artifact_location, tags);
 }
 
-Experiment Client::get_experiment(const std::string& experiment_id) { return store().get_experiment(experiment_id); }
+Experiment Client::get_experiment(const std::string& experiment_id) {
+  return store().get_experiment(experiment_id);
+}
 
 std::optional<Experiment> Client::get_experiment_by_name(const std::string& name) {
   return store().get_experiment_by_name(name);
@@ -137,8 +140,11 @@ void Client::rename_experiment(const std::string& experiment_id, const std::stri
   store().rename_experiment(experiment_id, new_name);
 }
 void Client::delete_experiment(const std::string& experiment_id) { store().delete_experiment(experiment_id); }
-void Client::restore_experiment(const std::string& experiment_id) { store().restore_experiment(experiment_id); }
-void Client::set_experiment_tag(const std::string& experiment_id, const std::string& key, const std::string& value) {
+void Client::restore_experiment(const std::string& experiment_id) {
+  store().restore_experiment(experiment_id);
+}
+void Client::set_experiment_tag(const std::string& experiment_id, const std::string& key,
+                                const std::string& value) {
   detail::throw_if(detail::check_key("experiment tag", key));
   detail::throw_if(detail::check_value("experiment tag", key, value, detail::kMaxExperimentTagValueLength));
   store().set_experiment_tag(experiment_id, key, value);
@@ -157,8 +163,8 @@ Run Client::create_run(const std::string& experiment_id, const CreateRunOptions&
   std::string user;
   for (const auto& t : options.tags)
     if (t.key == "mlflow.user") user = t.value;
-  return store().create_run(experiment_id, options.run_name, options.start_time.value_or(now_ms()), options.tags,
-                            user);
+  return store().create_run(experiment_id, options.run_name, options.start_time.value_or(now_ms()),
+                            options.tags, user);
 }
 
 Run Client::get_run(const std::string& run_id) { return store().get_run(run_id); }
@@ -175,12 +181,14 @@ void Client::set_terminated(const std::string& run_id, RunStatus status, std::op
 void Client::delete_run(const std::string& run_id) { store().delete_run(run_id); }
 void Client::restore_run(const std::string& run_id) { store().restore_run(run_id); }
 
-PagedList<Run> Client::search_runs(const std::vector<std::string>& experiment_ids, const SearchRunsOptions& options) {
+PagedList<Run> Client::search_runs(const std::vector<std::string>& experiment_ids,
+                                   const SearchRunsOptions& options) {
   check_max_results(options.max_results, 50000, "search_runs");
   return store().search_runs(experiment_ids, options);
 }
 
-std::vector<Run> Client::search_all_runs(const std::vector<std::string>& experiment_ids, SearchRunsOptions options) {
+std::vector<Run> Client::search_all_runs(const std::vector<std::string>& experiment_ids,
+                                         SearchRunsOptions options) {
   std::vector<Run> all;
   for (;;) {
     auto page = search_runs(experiment_ids, options);
@@ -214,7 +222,9 @@ void Client::set_tag(const std::string& run_id, const std::string& key, const st
   store().set_tag(run_id, key, value);
 }
 
-void Client::delete_tag(const std::string& run_id, const std::string& key) { store().delete_tag(run_id, key); }
+void Client::delete_tag(const std::string& run_id, const std::string& key) {
+  store().delete_tag(run_id, key);
+}
 
 void Client::log_batch(const std::string& run_id, const std::vector<Metric>& metrics,
                        const std::vector<Param>& params, const std::vector<RunTag>& tags) {
@@ -238,10 +248,12 @@ void Client::log_batch(const std::string& run_id, const std::vector<Metric>& met
   // Params first: the server writes them first, and a conflict then fails fast.
   for (const auto& p : params)
     batcher.add({detail::EntityKind::kParam, p.key, p.value, detail::param_json(p.key, p.value), {origin++}});
-  for (const auto& m : metrics) batcher.add({detail::EntityKind::kMetric, m.key, {}, detail::metric_json(m), {origin++}});
+  for (const auto& m : metrics)
+    batcher.add({detail::EntityKind::kMetric, m.key, {}, detail::metric_json(m), {origin++}});
   for (const auto& t : tags)
     batcher.add({detail::EntityKind::kTag, t.key, {}, detail::tag_json(t.key, t.value), {origin++}});
-  for (const auto& chunk : batcher.finish()) store().log_batch_body(detail::chunk_body(run_id, chunk), nullptr);
+  for (const auto& chunk : batcher.finish())
+    store().log_batch_body(detail::chunk_body(run_id, chunk), nullptr);
 }
 
 void Client::log_inputs(const std::string& run_id, const std::vector<DatasetInput>& datasets) {
@@ -250,7 +262,8 @@ void Client::log_inputs(const std::string& run_id, const std::vector<DatasetInpu
       throw InvalidArgumentError("log_inputs: every dataset needs a name and a digest");
     if (detail::utf8_length(d.dataset.name) > 500)
       throw InvalidArgumentError(fmt::format("dataset name '{}' is too long: {} characters, the limit is 500",
-                                             d.dataset.name.substr(0, 80), detail::utf8_length(d.dataset.name)));
+                                             d.dataset.name.substr(0, 80),
+                                             detail::utf8_length(d.dataset.name)));
     if (detail::utf8_length(d.dataset.digest) > 36)
       throw InvalidArgumentError(fmt::format("dataset '{}': digest is {} characters, the limit is 36",
                                              d.dataset.name, detail::utf8_length(d.dataset.digest)));
@@ -294,7 +307,8 @@ ActiveRun Client::start_run(StartRunOptions o) {
   }
 
   std::string experiment_id = o.experiment_id;
-  if (experiment_id.empty() && !o.experiment_name.empty()) experiment_id = get_or_create_experiment(o.experiment_name);
+  if (experiment_id.empty() && !o.experiment_name.empty())
+    experiment_id = get_or_create_experiment(o.experiment_name);
   if (experiment_id.empty()) {
     std::string env_name = env_or_empty("MLFLOW_EXPERIMENT_NAME");
     std::string env_id = env_or_empty("MLFLOW_EXPERIMENT_ID");
@@ -302,8 +316,8 @@ ActiveRun Client::start_run(StartRunOptions o) {
       experiment_id = get_or_create_experiment(env_name);
       if (!env_id.empty() && env_id != experiment_id)
         throw InvalidArgumentError(fmt::format(
-            "MLFLOW_EXPERIMENT_NAME='{}' (experiment id {}) does not match MLFLOW_EXPERIMENT_ID='{}'", env_name,
-            experiment_id, env_id));
+            "MLFLOW_EXPERIMENT_NAME='{}' (experiment id {}) does not match MLFLOW_EXPERIMENT_ID='{}'",
+            env_name, experiment_id, env_id));
     } else if (!env_id.empty()) {
       experiment_id = get_experiment(env_id).experiment_id;  // must exist
     } else {

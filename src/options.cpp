@@ -43,7 +43,8 @@ std::optional<double> env_number(const char* name, double min, double max) {
   char* end = nullptr;
   double d = std::strtod(v->c_str(), &end);
   if (errno != 0 || end == v->c_str() || *end != '\0' || d < min || d > max)
-    throw InvalidArgumentError(fmt::format("{} must be a number from {} to {}, got '{}'", name, min, max, *v));
+    throw InvalidArgumentError(
+        fmt::format("{} must be a number from {} to {}, got '{}'", name, min, max, *v));
   return d;
 }
 
@@ -54,7 +55,8 @@ std::optional<long long> env_int(const char* name, long long min, long long max)
   char* end = nullptr;
   long long n = std::strtoll(v->c_str(), &end, 10);
   if (errno != 0 || end == v->c_str() || *end != '\0' || n < min || n > max)
-    throw InvalidArgumentError(fmt::format("{} must be an integer from {} to {}, got '{}'", name, min, max, *v));
+    throw InvalidArgumentError(
+        fmt::format("{} must be an integer from {} to {}, got '{}'", name, min, max, *v));
   return n;
 }
 
@@ -130,7 +132,8 @@ void ClientOptions::validate() const {
         "no tracking URI: set MLFLOW_TRACKING_URI (or ClientOptions::tracking_uri) to the MLflow "
         "server, e.g. http://127.0.0.1:5000");
   auto scheme_end = tracking_uri.find("://");
-  std::string scheme = scheme_end == std::string::npos ? std::string() : lower(tracking_uri.substr(0, scheme_end));
+  std::string scheme =
+      scheme_end == std::string::npos ? std::string() : lower(tracking_uri.substr(0, scheme_end));
   if (scheme != "http" && scheme != "https")
     throw InvalidArgumentError(fmt::format(
         "tracking URI scheme '{}' is not supported: mlflowpp talks to an MLflow server over http:// or "
@@ -141,11 +144,13 @@ void ClientOptions::validate() const {
   if (retry.max_retries < 0 || retry.max_retries > 10)
     throw InvalidArgumentError(fmt::format("retry.max_retries must be 0..10, got {}", retry.max_retries));
   if (retry.backoff_factor < 0 || retry.backoff_factor > 120)
-    throw InvalidArgumentError(fmt::format("retry.backoff_factor must be 0..120, got {}", retry.backoff_factor));
+    throw InvalidArgumentError(
+        fmt::format("retry.backoff_factor must be 0..120, got {}", retry.backoff_factor));
   if (insecure_tls && !server_cert_path.empty())
     throw InvalidArgumentError("insecure_tls and server_cert_path cannot both be set");
   if (logger.queue_capacity < 16)
-    throw InvalidArgumentError(fmt::format("logger.queue_capacity must be >= 16, got {}", logger.queue_capacity));
+    throw InvalidArgumentError(
+        fmt::format("logger.queue_capacity must be >= 16, got {}", logger.queue_capacity));
   if (logger.max_request_bytes < 4096)
     throw InvalidArgumentError(
         fmt::format("logger.max_request_bytes must be >= 4096, got {}", logger.max_request_bytes));

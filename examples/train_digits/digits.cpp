@@ -19,8 +19,7 @@ void Dataset::push_back_from(const Dataset& other, std::size_t i) {
 
 namespace {
 
-[[noreturn]] void malformed(const std::string& path, std::size_t line_no,
-                            const std::string& what) {
+[[noreturn]] void malformed(const std::string& path, std::size_t line_no, const std::string& what) {
   std::ostringstream msg;
   msg << path << ":" << line_no << ": malformed digits row: " << what;
   throw std::runtime_error(msg.str());
@@ -77,14 +76,12 @@ Dataset load_digits(const std::string& path) {
     }
     if (count != kFeatures + 1) {
       malformed(path, line_no,
-                "expected " + std::to_string(kFeatures + 1) + " fields, got " +
-                    std::to_string(count));
+                "expected " + std::to_string(kFeatures + 1) + " fields, got " + std::to_string(count));
     }
     for (int j = 0; j < kFeatures; ++j) {
       if (values[j] < 0 || values[j] > 16) {
         malformed(path, line_no,
-                  "pixel " + std::to_string(j + 1) + " = " + std::to_string(values[j]) +
-                      " is outside 0..16");
+                  "pixel " + std::to_string(j + 1) + " = " + std::to_string(values[j]) + " is outside 0..16");
       }
     }
     const int label = values[kFeatures];
@@ -164,8 +161,7 @@ Mlp::Mlp(int hidden, uint32_t seed, float momentum) : hidden_(hidden), momentum_
   std::normal_distribution<float> he(0.0f, std::sqrt(2.0f / static_cast<float>(kFeatures)));
   for (float& w : w1_) w = he(rng);
   // Xavier (Glorot) normal for the softmax layer: std = sqrt(2 / (fan_in + fan_out)).
-  std::normal_distribution<float> xavier(
-      0.0f, std::sqrt(2.0f / static_cast<float>(hidden + kClasses)));
+  std::normal_distribution<float> xavier(0.0f, std::sqrt(2.0f / static_cast<float>(hidden + kClasses)));
   for (float& w : w2_) w = xavier(rng);
 
   v_w1_.assign(w1_.size(), 0.0f);
@@ -251,8 +247,7 @@ float Mlp::train_step(const float* x, const int* y, std::size_t n, float lr) {
   return static_cast<float>(loss_sum / static_cast<double>(n));
 }
 
-float Mlp::train_step(const std::vector<float>& batch_x, const std::vector<int>& batch_y,
-                      float lr) {
+float Mlp::train_step(const std::vector<float>& batch_x, const std::vector<int>& batch_y, float lr) {
   if (batch_x.size() != batch_y.size() * kFeatures) {
     throw std::invalid_argument("Mlp::train_step: batch_x must hold batch_y.size() × 64 values");
   }

@@ -64,8 +64,7 @@ class Mlp {
   /// Returns the batch's mean cross-entropy loss before the update.
   float train_step(const float* x, const int* y, std::size_t n, float lr);
   /// Same, with the batch size taken from `batch_y.size()`.
-  float train_step(const std::vector<float>& batch_x, const std::vector<int>& batch_y,
-                   float lr);
+  float train_step(const std::vector<float>& batch_x, const std::vector<int>& batch_y, float lr);
 
   /// The predicted class of one sample (kFeatures values).
   int predict(const float* x) const;
@@ -83,7 +82,7 @@ class Mlp {
 
   int hidden_;
   float momentum_;
-  std::vector<float> w1_, b1_, w2_, b2_;  // w1_: hidden × 64, w2_: 10 × hidden (row-major)
+  std::vector<float> w1_, b1_, w2_, b2_;          // w1_: hidden × 64, w2_: 10 × hidden (row-major)
   std::vector<float> v_w1_, v_b1_, v_w2_, v_b2_;  // momentum buffers
   std::vector<float> g_w1_, g_b1_, g_w2_, g_b2_;  // gradient scratch
 };
@@ -92,8 +91,8 @@ class Mlp {
 /// consecutive batches of `batch_size` (the last one may be smaller). `on_step(loss)` is
 /// called after every step. Returns the mean of the batch losses.
 template <typename OnStep>
-double train_epoch(Mlp& model, const Dataset& train, std::size_t batch_size, float lr,
-                   std::mt19937& rng, OnStep&& on_step);
+double train_epoch(Mlp& model, const Dataset& train, std::size_t batch_size, float lr, std::mt19937& rng,
+                   OnStep&& on_step);
 
 }  // namespace digits
 
@@ -106,8 +105,8 @@ double train_epoch(Mlp& model, const Dataset& train, std::size_t batch_size, flo
 namespace digits {
 
 template <typename OnStep>
-double train_epoch(Mlp& model, const Dataset& train, std::size_t batch_size, float lr,
-                   std::mt19937& rng, OnStep&& on_step) {
+double train_epoch(Mlp& model, const Dataset& train, std::size_t batch_size, float lr, std::mt19937& rng,
+                   OnStep&& on_step) {
   if (batch_size == 0) throw std::invalid_argument("train_epoch: batch_size must be > 0");
   const std::size_t n = train.size();
   std::vector<std::size_t> order(n);

@@ -12,10 +12,9 @@
 #include <exception>
 #include <iostream>
 #include <limits>
+#include <mlflowpp/mlflowpp.hpp>
 #include <optional>
 #include <string>
-
-#include <mlflowpp/mlflowpp.hpp>
 
 #include "digits.hpp"
 
@@ -80,8 +79,8 @@ std::optional<double> parse_double(const std::string& s) {
 long long int_in_range(const std::string& opt, const std::string& value, long long lo, long long hi) {
   const auto v = parse_int(value);
   if (!v || *v < lo || *v > hi) {
-    throw UsageError{opt + " expects an integer in " + std::to_string(lo) + ".." +
-                     std::to_string(hi) + ", got '" + value + "'"};
+    throw UsageError{opt + " expects an integer in " + std::to_string(lo) + ".." + std::to_string(hi) +
+                     ", got '" + value + "'"};
   }
   return *v;
 }
@@ -102,9 +101,8 @@ std::optional<Args> parse_args(int argc, char** argv) {
       inline_value = opt.substr(eq + 1);
       opt.resize(eq);
     }
-    const bool known = opt == "--epochs" || opt == "--lr" || opt == "--hidden" ||
-                       opt == "--batch-size" || opt == "--seed" || opt == "--data" ||
-                       opt == "--experiment" || opt == "--run-name";
+    const bool known = opt == "--epochs" || opt == "--lr" || opt == "--hidden" || opt == "--batch-size" ||
+                       opt == "--seed" || opt == "--data" || opt == "--experiment" || opt == "--run-name";
     if (!known) throw UsageError{"unknown option '" + opt + "'"};
     std::string value;
     if (inline_value) {
@@ -126,8 +124,7 @@ std::optional<Args> parse_args(int argc, char** argv) {
     } else if (opt == "--batch-size") {
       a.batch_size = static_cast<int>(int_in_range(opt, value, 1, 1000000));
     } else if (opt == "--seed") {
-      a.seed = static_cast<uint32_t>(
-          int_in_range(opt, value, 0, std::numeric_limits<uint32_t>::max()));
+      a.seed = static_cast<uint32_t>(int_in_range(opt, value, 0, std::numeric_limits<uint32_t>::max()));
     } else if (opt == "--data") {
       if (value.empty()) throw UsageError{"--data needs a non-empty path"};
       a.data = value;
@@ -166,17 +163,16 @@ int run(const Args& args) {
   const digits::Split split = digits::train_test_split(data, 0.2, args.seed);
   const std::size_t batch = static_cast<std::size_t>(args.batch_size);
   const std::size_t steps_per_epoch = (split.train.size() + batch - 1) / batch;
-  std::cout << "data: " << data.size() << " samples from " << args.data << " (train "
-            << split.train.size() << ", test " << split.test.size() << "), "
-            << steps_per_epoch << " steps per epoch" << std::endl;
+  std::cout << "data: " << data.size() << " samples from " << args.data << " (train " << split.train.size()
+            << ", test " << split.test.size() << "), " << steps_per_epoch << " steps per epoch" << std::endl;
 
   auto client = mlflowpp::Client::from_env();
   mlflowpp::StartRunOptions so;
   so.experiment_name = args.experiment;
   so.run_name = args.run_name;
   auto run = client.start_run(so);
-  std::cout << "tracking: " << client.tracking_uri() << ", experiment '" << args.experiment
-            << "' (id " << run.experiment_id() << "), run " << run.run_id() << std::endl;
+  std::cout << "tracking: " << client.tracking_uri() << ", experiment '" << args.experiment << "' (id "
+            << run.experiment_id() << "), run " << run.run_id() << std::endl;
 
   run.log_params({{"lr", format_double(args.lr)},
                   {"hidden", std::to_string(args.hidden)},
@@ -195,28 +191,26 @@ int run(const Args& args) {
   double test_acc = 0.0;
   const auto t0 = clock::now();
   for (int epoch = 1; epoch <= args.epochs; ++epoch) {
-    const double mean_loss =
-        digits::train_epoch(model, split.train, batch, lr, shuffle_rng, [&](float loss) {
-          ++step;
-          run.log_metric("train_loss", loss, step);
-        });
+    const double mean_loss = digits::train_epoch(model, split.train, batch, lr, shuffle_rng, [&](float loss) {
+      ++step;
+      run.log_metric("train_loss", loss, step);
+    });
     const double train_acc = model.accuracy(split.train);
     test_acc = model.accuracy(split.test);
     run.log_metric("train_accuracy", train_acc, epoch);
     run.log_metric("test_accuracy", test_acc, epoch);
     std::cout << "epoch " << epoch << "/" << args.epochs << "  loss=" << format_fixed(mean_loss, 4)
-              << "  train_acc=" << format_fixed(train_acc, 4)
-              << "  test_acc=" << format_fixed(test_acc, 4) << std::endl;
+              << "  train_acc=" << format_fixed(train_acc, 4) << "  test_acc=" << format_fixed(test_acc, 4)
+              << std::endl;
   }
   const double train_s = std::chrono::duration<double>(clock::now() - t0).count();
-  std::cout << "trained " << step << " steps in " << format_fixed(train_s, 2) << " s"
-            << std::endl;
+  std::cout << "trained " << step << " steps in " << format_fixed(train_s, 2) << " s" << std::endl;
   std::cout << "final test_accuracy=" << format_fixed(test_acc, 4) << std::endl;
 
   const mlflowpp::EndRunResult res = run.end();
   if (res.flush.rejected != 0 || res.flush.dropped != 0) {
-    std::cerr << "warning: " << res.flush.rejected << " logged item(s) rejected and "
-              << res.flush.dropped << " dropped" << std::endl;
+    std::cerr << "warning: " << res.flush.rejected << " logged item(s) rejected and " << res.flush.dropped
+              << " dropped" << std::endl;
   }
   if (!res.flush.complete) {
     std::cerr << "error: logged data not fully delivered: " << res.flush.pending
@@ -224,8 +218,8 @@ int run(const Args& args) {
     return 1;
   }
   if (!res.status_set) {
-    std::cerr << "error: could not mark run " << run.run_id() << " finished: "
-              << (res.error.empty() ? "unknown error" : res.error) << std::endl;
+    std::cerr << "error: could not mark run " << run.run_id()
+              << " finished: " << (res.error.empty() ? "unknown error" : res.error) << std::endl;
     return 1;
   }
   const mlflowpp::LoggerStats st = client.async_logger().stats();

@@ -37,17 +37,17 @@ class LoggerCore;
 /// Counters of an AsyncLogger since it was created. Every enqueued item ends in exactly
 /// one of delivered, rejected_* or dropped_* (or is still pending).
 struct LoggerStats {
-  uint64_t enqueued = 0;             ///< items accepted into the queue
-  uint64_t delivered = 0;            ///< items the server acknowledged
-  uint64_t rejected_invalid = 0;     ///< refused on the client (bad key, too long, ts < 0)
-  uint64_t rejected_by_server = 0;   ///< refused by the server (4xx other than 408/429)
-  uint64_t dropped_queue_full = 0;   ///< not enqueued: the queue was full
-  uint64_t dropped_transient = 0;    ///< transient failures outlasted the retry budget
-  uint64_t dropped_shutdown = 0;     ///< still queued or in flight at the shutdown deadline
-  uint64_t dropped_after_fork = 0;   ///< logged in a forked child
-  uint64_t requests = 0;             ///< HTTP requests sent (including retries)
-  uint64_t retries = 0;              ///< of which retries
-  uint64_t queue_high_water = 0;     ///< most items ever queued at once
+  uint64_t enqueued = 0;            ///< items accepted into the queue
+  uint64_t delivered = 0;           ///< items the server acknowledged
+  uint64_t rejected_invalid = 0;    ///< refused on the client (bad key, too long, ts < 0)
+  uint64_t rejected_by_server = 0;  ///< refused by the server (4xx other than 408/429)
+  uint64_t dropped_queue_full = 0;  ///< not enqueued: the queue was full
+  uint64_t dropped_transient = 0;   ///< transient failures outlasted the retry budget
+  uint64_t dropped_shutdown = 0;    ///< still queued or in flight at the shutdown deadline
+  uint64_t dropped_after_fork = 0;  ///< logged in a forked child
+  uint64_t requests = 0;            ///< HTTP requests sent (including retries)
+  uint64_t retries = 0;             ///< of which retries
+  uint64_t queue_high_water = 0;    ///< most items ever queued at once
 
   /// Items neither delivered nor definitively accounted for yet.
   uint64_t pending() const noexcept {
@@ -72,19 +72,19 @@ struct FlushResult {
 /// whole request could not be delivered).
 struct LogError {
   enum class Kind {
-    kInvalid,          ///< refused on the client before sending
-    kRejectedByServer, ///< the server answered 4xx for this item
-    kTransient,        ///< retries exhausted: items dropped
-    kQueueFull,        ///< first drop of a burst while the queue was full
-    kShutdown,         ///< dropped at the shutdown deadline
+    kInvalid,           ///< refused on the client before sending
+    kRejectedByServer,  ///< the server answered 4xx for this item
+    kTransient,         ///< retries exhausted: items dropped
+    kQueueFull,         ///< first drop of a burst while the queue was full
+    kShutdown,          ///< dropped at the shutdown deadline
   };
   Kind kind = Kind::kInvalid;
   std::string run_id;
-  std::string key;           ///< the item's key, empty when the error concerns many items
-  std::string message;       ///< names the key, the limit and the size where they apply
-  int http_status = 0;       ///< 0 when no HTTP answer
-  std::string error_code;    ///< MLflow's error code when the server answered
-  uint64_t items = 1;        ///< how many items this error accounts for
+  std::string key;         ///< the item's key, empty when the error concerns many items
+  std::string message;     ///< names the key, the limit and the size where they apply
+  int http_status = 0;     ///< 0 when no HTTP answer
+  std::string error_code;  ///< MLflow's error code when the server answered
+  uint64_t items = 1;      ///< how many items this error accounts for
 };
 
 using ErrorCallback = std::function<void(const LogError&)>;
@@ -124,8 +124,8 @@ class AsyncLogger {
   void set_tag(RunHandle run, std::string_view key, std::string_view value) noexcept;
 
   /// Conveniences that intern `run_id` first (a hash lookup under a lock).
-  void log_metric(std::string_view run_id, std::string_view key, double value,
-                  int64_t step = 0, int64_t timestamp_ms = kNow) noexcept;
+  void log_metric(std::string_view run_id, std::string_view key, double value, int64_t step = 0,
+                  int64_t timestamp_ms = kNow) noexcept;
   void log_param(std::string_view run_id, std::string_view key, std::string_view value) noexcept;
   void set_tag(std::string_view run_id, std::string_view key, std::string_view value) noexcept;
 

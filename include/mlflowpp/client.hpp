@@ -34,15 +34,15 @@ class Transport;
 /// Arguments of Client::search_experiments (`POST /mlflow/experiments/search`).
 struct SearchExperimentsOptions {
   ViewType view_type = ViewType::kActiveOnly;
-  int64_t max_results = 1000;  ///< 1..50000
-  std::string filter_string;   ///< e.g. "name LIKE 'digits%' AND tags.team = 'ml'"
+  int64_t max_results = 1000;         ///< 1..50000
+  std::string filter_string;          ///< e.g. "name LIKE 'digits%' AND tags.team = 'ml'"
   std::vector<std::string> order_by;  ///< e.g. {"name ASC", "creation_time DESC"}
-  std::string page_token;      ///< from a previous page; empty for the first
+  std::string page_token;             ///< from a previous page; empty for the first
 };
 
 /// Arguments of Client::search_runs (`POST /mlflow/runs/search`).
 struct SearchRunsOptions {
-  std::string filter_string;          ///< e.g. "metrics.loss < 0.5 AND params.lr = '0.1'"
+  std::string filter_string;  ///< e.g. "metrics.loss < 0.5 AND params.lr = '0.1'"
   ViewType run_view_type = ViewType::kActiveOnly;
   int64_t max_results = 1000;         ///< 1..50000
   std::vector<std::string> order_by;  ///< e.g. {"metrics.loss ASC", "attributes.start_time DESC"}
@@ -51,8 +51,8 @@ struct SearchRunsOptions {
 
 /// Arguments of Client::create_run (`POST /mlflow/runs/create`).
 struct CreateRunOptions {
-  std::string run_name;                ///< empty: the server picks a random name
-  std::optional<int64_t> start_time;   ///< ms since the epoch; default: now
+  std::string run_name;               ///< empty: the server picks a random name
+  std::optional<int64_t> start_time;  ///< ms since the epoch; default: now
   std::vector<RunTag> tags;
 };
 
@@ -69,8 +69,8 @@ struct StartRunOptions {
   std::string run_id;
   /// Makes this a nested (child) run: adds the `mlflow.parentRunId` tag.
   std::string parent_run_id;
-  std::string description;  ///< stored as the `mlflow.note.content` tag
-  std::vector<RunTag> tags; ///< override the system tags of the same key
+  std::string description;   ///< stored as the `mlflow.note.content` tag
+  std::vector<RunTag> tags;  ///< override the system tags of the same key
   /// Add the system tags the Python client sets (mlflow.user, mlflow.source.name,
   /// mlflow.source.type=LOCAL, mlflow.source.git.commit inside a git checkout).
   bool system_tags = true;
@@ -101,8 +101,7 @@ class Client {
   /// `POST /mlflow/experiments/create`. Returns the new experiment_id. A name used by an
   /// active or deleted experiment gives ServerError RESOURCE_ALREADY_EXISTS (HTTP 400).
   /// Names longer than 256 characters are refused (MLflow's SQL column width).
-  std::string create_experiment(const std::string& name,
-                                const std::string& artifact_location = {},
+  std::string create_experiment(const std::string& name, const std::string& artifact_location = {},
                                 const std::vector<ExperimentTag>& tags = {});
   /// `GET /mlflow/experiments/get`. Deleted experiments are returned too.
   Experiment get_experiment(const std::string& experiment_id);
@@ -124,8 +123,7 @@ class Client {
   /// `POST /mlflow/experiments/restore`.
   void restore_experiment(const std::string& experiment_id);
   /// `POST /mlflow/experiments/set-experiment-tag` (key ≤ 250, value ≤ 5000 characters).
-  void set_experiment_tag(const std::string& experiment_id, const std::string& key,
-                          const std::string& value);
+  void set_experiment_tag(const std::string& experiment_id, const std::string& key, const std::string& value);
   /// `POST /mlflow/experiments/delete-experiment-tag`.
   void delete_experiment_tag(const std::string& experiment_id, const std::string& key);
 
@@ -138,8 +136,7 @@ class Client {
   Run get_run(const std::string& run_id);
   /// `POST /mlflow/runs/update`. Fields left empty are not changed.
   RunInfo update_run(const std::string& run_id, std::optional<RunStatus> status = std::nullopt,
-                     std::optional<int64_t> end_time = std::nullopt,
-                     const std::string& run_name = {});
+                     std::optional<int64_t> end_time = std::nullopt, const std::string& run_name = {});
   /// Marks a run terminated: update_run(status, end_time or now). Does not flush the async
   /// logger (ActiveRun::end does).
   void set_terminated(const std::string& run_id, RunStatus status = RunStatus::kFinished,

@@ -28,10 +28,10 @@ const char* to_string(ViewType view_type) noexcept;
 
 /// One point of a metric's history.
 struct Metric {
-  std::string key;        ///< metric key, ≤ 250 characters
-  double value = 0.0;     ///< any double; NaN kept; ±Inf stored by SQL servers as ±DBL_MAX
-  int64_t timestamp = 0;  ///< ms since the Unix epoch, ≥ 0
-  int64_t step = 0;       ///< training step (any int64)
+  std::string key;             ///< metric key, ≤ 250 characters
+  double value = 0.0;          ///< any double; NaN kept; ±Inf stored by SQL servers as ±DBL_MAX
+  int64_t timestamp = 0;       ///< ms since the Unix epoch, ≥ 0
+  int64_t step = 0;            ///< training step (any int64)
   std::string dataset_name;    ///< optional: dataset the metric was computed on
   std::string dataset_digest;  ///< optional
   std::string model_id;        ///< optional: MLflow 3 logged model the metric belongs to
@@ -58,7 +58,7 @@ struct ExperimentTag {
 
 /// An experiment (`Experiment` in service.proto).
 struct Experiment {
-  std::string experiment_id;      ///< decimal string; "0" is the Default experiment
+  std::string experiment_id;  ///< decimal string; "0" is the Default experiment
   std::string name;
   std::string artifact_location;  ///< e.g. "mlflow-artifacts:/1"
   std::string lifecycle_stage;    ///< "active" or "deleted"
@@ -77,10 +77,10 @@ struct RunInfo {
   std::string experiment_id;
   std::string user_id;  ///< deprecated by MLflow; the `mlflow.user` tag is authoritative
   RunStatus status = RunStatus::kRunning;
-  int64_t start_time = 0;              ///< ms since the epoch
-  std::optional<int64_t> end_time;     ///< ms since the epoch; absent while running
-  std::string artifact_uri;            ///< e.g. "mlflow-artifacts:/1/<run_id>/artifacts"
-  std::string lifecycle_stage;         ///< "active" or "deleted"
+  int64_t start_time = 0;           ///< ms since the epoch
+  std::optional<int64_t> end_time;  ///< ms since the epoch; absent while running
+  std::string artifact_uri;         ///< e.g. "mlflow-artifacts:/1/<run_id>/artifacts"
+  std::string lifecycle_stage;      ///< "active" or "deleted"
 };
 
 /// The data of a run (`RunData`). `metrics` holds only the latest point of each key (the

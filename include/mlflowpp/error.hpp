@@ -38,8 +38,7 @@ class InvalidArgumentError : public Error {
 /// 504 → DEADLINE_EXCEEDED, else INTERNAL_ERROR).
 class ServerError : public Error {
  public:
-  ServerError(int http_status, std::string error_code, std::string server_message,
-              const std::string& what)
+  ServerError(int http_status, std::string error_code, std::string server_message, const std::string& what)
       : Error(what),
         http_status_(http_status),
         error_code_(std::move(error_code)),

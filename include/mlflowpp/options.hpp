@@ -21,11 +21,11 @@ namespace mlflowpp {
 /// wait when `respect_retry_after` is set (also capped at `max_backoff`).
 /// With the defaults: 0, 4, 8, 16, 32, 64, 120 s — about four minutes in all.
 struct RetryPolicy {
-  int max_retries = 7;                              ///< MLFLOW_HTTP_REQUEST_MAX_RETRIES, 0..10
-  double backoff_factor = 2.0;                      ///< MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, s, 0..120
-  double backoff_jitter = 1.0;                      ///< MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, s
-  std::chrono::milliseconds max_backoff{120000};    ///< cap of one wait
-  bool respect_retry_after = true;                  ///< MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER
+  int max_retries = 7;                            ///< MLFLOW_HTTP_REQUEST_MAX_RETRIES, 0..10
+  double backoff_factor = 2.0;                    ///< MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, s, 0..120
+  double backoff_jitter = 1.0;                    ///< MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, s
+  std::chrono::milliseconds max_backoff{120000};  ///< cap of one wait
+  bool respect_retry_after = true;                ///< MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER
 
   /// The wait before retry `retry_number` (1-based), given a uniform random `u` in [0, 1)
   /// for the jitter. Pure function; used by the client and by tests.
@@ -66,17 +66,17 @@ struct LoggerOptions {
 struct ClientOptions {
   /// `http(s)://host[:port][/path-prefix]`; MLFLOW_TRACKING_URI. Required (no local mode).
   std::string tracking_uri;
-  std::string username;  ///< MLFLOW_TRACKING_USERNAME (Basic auth when password is set too)
-  std::string password;  ///< MLFLOW_TRACKING_PASSWORD; never logged
-  std::string token;     ///< MLFLOW_TRACKING_TOKEN (Bearer; only when Basic is not configured)
-  bool insecure_tls = false;       ///< MLFLOW_TRACKING_INSECURE_TLS: skip TLS verification
-  std::string server_cert_path;    ///< MLFLOW_TRACKING_SERVER_CERT_PATH: CA bundle (PEM)
-  std::string client_cert_path;    ///< MLFLOW_TRACKING_CLIENT_CERT_PATH: client cert (PEM, may hold the key)
-  std::string client_key_path;     ///< MLFLOWPP_TRACKING_CLIENT_KEY_PATH: separate key file (PEM)
+  std::string username;          ///< MLFLOW_TRACKING_USERNAME (Basic auth when password is set too)
+  std::string password;          ///< MLFLOW_TRACKING_PASSWORD; never logged
+  std::string token;             ///< MLFLOW_TRACKING_TOKEN (Bearer; only when Basic is not configured)
+  bool insecure_tls = false;     ///< MLFLOW_TRACKING_INSECURE_TLS: skip TLS verification
+  std::string server_cert_path;  ///< MLFLOW_TRACKING_SERVER_CERT_PATH: CA bundle (PEM)
+  std::string client_cert_path;  ///< MLFLOW_TRACKING_CLIENT_CERT_PATH: client cert (PEM, may hold the key)
+  std::string client_key_path;   ///< MLFLOWPP_TRACKING_CLIENT_KEY_PATH: separate key file (PEM)
   std::chrono::milliseconds request_timeout{120000};  ///< MLFLOW_HTTP_REQUEST_TIMEOUT (s in env)
   std::chrono::milliseconds connect_timeout{30000};   ///< MLFLOWPP_CONNECT_TIMEOUT (s in env)
-  bool allow_redirects = true;     ///< MLFLOW_ALLOW_HTTP_REDIRECTS
-  std::string workspace;           ///< MLFLOW_WORKSPACE → X-MLFLOW-WORKSPACE header
+  bool allow_redirects = true;                        ///< MLFLOW_ALLOW_HTTP_REDIRECTS
+  std::string workspace;                              ///< MLFLOW_WORKSPACE → X-MLFLOW-WORKSPACE header
   RetryPolicy retry;
   LoggerOptions logger;
 

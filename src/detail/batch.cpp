@@ -48,12 +48,16 @@ void Batcher::add(Entity e) {
   }
   if (!current_.entities.empty() && !fits(e)) close_current();
   switch (e.kind) {
-    case EntityKind::kMetric: ++current_.metrics; break;
+    case EntityKind::kMetric:
+      ++current_.metrics;
+      break;
     case EntityKind::kParam:
       ++current_.params;
       param_index_.emplace(e.key, current_.entities.size());
       break;
-    case EntityKind::kTag: ++current_.tags; break;
+    case EntityKind::kTag:
+      ++current_.tags;
+      break;
   }
   current_.bytes += e.json.size() + 1;
   current_.entities.push_back(std::move(e));

@@ -22,13 +22,27 @@ void append_json_string(std::string& out, std::string_view s) {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out += "\\u00";
@@ -157,9 +171,7 @@ dom::object parse_object(const std::string& body, std::string_view what) {
   return obj;
 }
 
-bool field(dom::object obj, std::string_view key, dom::element& out) {
-  return !obj.at_key(key).get(out);
-}
+bool field(dom::object obj, std::string_view key, dom::element& out) { return !obj.at_key(key).get(out); }
 
 std::string get_string(dom::object obj, std::string_view key) {
   dom::element e;
@@ -173,13 +185,15 @@ std::string get_string(dom::object obj, std::string_view key) {
 
 int64_t to_int64(dom::element e, int64_t fallback) {
   switch (e.type()) {
-    case dom::element_type::INT64: return int64_t(e);
+    case dom::element_type::INT64:
+      return int64_t(e);
     case dom::element_type::UINT64: {
       uint64_t u = uint64_t(e);
       return u > uint64_t(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
-                                                             : int64_t(u);
+                                                               : int64_t(u);
     }
-    case dom::element_type::DOUBLE: return static_cast<int64_t>(double(e));
+    case dom::element_type::DOUBLE:
+      return static_cast<int64_t>(double(e));
     case dom::element_type::STRING: {
       std::string s{std::string_view(e)};
       errno = 0;
@@ -188,7 +202,8 @@ int64_t to_int64(dom::element e, int64_t fallback) {
       if (errno != 0 || end == s.c_str() || *end != '\0') return fallback;
       return v;
     }
-    default: return fallback;
+    default:
+      return fallback;
   }
 }
 
@@ -208,9 +223,12 @@ double get_double(dom::object obj, std::string_view key) {
   dom::element e;
   if (!field(obj, key, e)) return 0.0;
   switch (e.type()) {
-    case dom::element_type::DOUBLE: return double(e);
-    case dom::element_type::INT64: return static_cast<double>(int64_t(e));
-    case dom::element_type::UINT64: return static_cast<double>(uint64_t(e));
+    case dom::element_type::DOUBLE:
+      return double(e);
+    case dom::element_type::INT64:
+      return static_cast<double>(int64_t(e));
+    case dom::element_type::UINT64:
+      return static_cast<double>(uint64_t(e));
     case dom::element_type::STRING: {
       std::string_view s(e);
       if (s == "NaN" || s == "nan") return std::numeric_limits<double>::quiet_NaN();
@@ -221,7 +239,8 @@ double get_double(dom::object obj, std::string_view key) {
       double v = std::strtod(copy.c_str(), &end);
       return end == copy.c_str() ? 0.0 : v;
     }
-    default: return 0.0;
+    default:
+      return 0.0;
   }
 }
 
@@ -327,8 +346,8 @@ Run read_run(dom::object o) {
       }
       return in;
     });
-    r.inputs.model_ids = get_list<std::string>(
-        sub, "model_inputs", [](dom::object mi) { return get_string(mi, "model_id"); });
+    r.inputs.model_ids =
+        get_list<std::string>(sub, "model_inputs", [](dom::object mi) { return get_string(mi, "model_id"); });
   }
   if (get_object(o, "outputs", sub)) {
     r.outputs.model_outputs = get_list<ModelOutput>(sub, "model_outputs", [](dom::object mo) {
@@ -360,8 +379,7 @@ std::string parse_experiment_id_response(const std::string& body) {
 
 PagedList<Experiment> parse_search_experiments(const std::string& body) {
   auto obj = parse_object(body, "experiments/search");
-  return {get_list<Experiment>(obj, "experiments", read_experiment),
-          get_string(obj, "next_page_token")};
+  return {get_list<Experiment>(obj, "experiments", read_experiment), get_string(obj, "next_page_token")};
 }
 
 Run parse_run_response(const std::string& body) {

@@ -54,11 +54,11 @@ std::string tag_json(std::string_view key, std::string_view value);
 // ---- readers: every field optional; int64 as number or string; doubles as number or
 // the strings "NaN", "Infinity", "-Infinity" (or a numeric string). Throw ParseError
 // (naming `what`) when the body is not JSON or not an object.
-Experiment parse_experiment_response(const std::string& body);       // {experiment}
-std::string parse_experiment_id_response(const std::string& body);   // {experiment_id}
+Experiment parse_experiment_response(const std::string& body);      // {experiment}
+std::string parse_experiment_id_response(const std::string& body);  // {experiment_id}
 PagedList<Experiment> parse_search_experiments(const std::string& body);
-Run parse_run_response(const std::string& body);                      // {run}
-RunInfo parse_run_info_response(const std::string& body);             // {run_info}
+Run parse_run_response(const std::string& body);           // {run}
+RunInfo parse_run_info_response(const std::string& body);  // {run_info}
 PagedList<Run> parse_search_runs(const std::string& body);
 PagedList<Metric> parse_metric_history(const std::string& body);
 /// Checks that a body is a JSON object ("{}" for most mutations).

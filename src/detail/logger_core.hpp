@@ -53,8 +53,8 @@ class LoggerCore {
   LoggerCore& operator=(const LoggerCore&) = delete;
 
   uint32_t handle_for(std::string_view run_id);
-  void enqueue(ItemKind kind, uint32_t run, std::string_view key, double value,
-               std::string_view text, int64_t step, int64_t timestamp_ms) noexcept;
+  void enqueue(ItemKind kind, uint32_t run, std::string_view key, double value, std::string_view text,
+               int64_t step, int64_t timestamp_ms) noexcept;
   FlushResult flush(std::chrono::milliseconds timeout) noexcept;
   FlushResult shutdown(std::chrono::milliseconds deadline) noexcept;
   LoggerStats stats() const noexcept;
@@ -82,7 +82,7 @@ class LoggerCore {
   std::condition_variable cv_done_;    // flushers wait for completed_
   std::vector<Item> ring_;
   std::size_t head_ = 0, count_ = 0;
-  uint64_t enqueued_ = 0;  // sequence number of the last accepted item
+  uint64_t enqueued_ = 0;   // sequence number of the last accepted item
   uint64_t completed_ = 0;  // items taken by the worker and fully accounted for
   uint64_t dropped_queue_full_ = 0;
   uint64_t reported_queue_full_ = 0;
@@ -99,8 +99,8 @@ class LoggerCore {
   std::vector<RunLogStats> run_counts_;  // by handle
 
   // Counters written by the worker.
-  std::atomic<uint64_t> delivered_{0}, rejected_invalid_{0}, rejected_by_server_{0},
-      dropped_transient_{0}, dropped_shutdown_{0}, requests_{0}, retries_{0};
+  std::atomic<uint64_t> delivered_{0}, rejected_invalid_{0}, rejected_by_server_{0}, dropped_transient_{0},
+      dropped_shutdown_{0}, requests_{0}, retries_{0};
   std::atomic<uint64_t> dropped_after_fork_{0};
   std::atomic<bool> abort_{false};
 

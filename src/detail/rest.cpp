@@ -23,24 +23,35 @@ std::chrono::milliseconds RetryPolicy::backoff(int retry_number, double u) const
 namespace detail {
 
 bool is_retryable_status(long status) noexcept {
-  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
-         status == 504;
+  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
 const char* error_code_for_status(long status) noexcept {
   switch (status) {
-    case 400: return "BAD_REQUEST";
-    case 401: return "UNAUTHENTICATED";
-    case 403: return "PERMISSION_DENIED";
-    case 404: return "ENDPOINT_NOT_FOUND";
-    case 409: return "ALREADY_EXISTS";
-    case 429: return "RESOURCE_EXHAUSTED";
-    case 499: return "CANCELLED";
-    case 500: return "INTERNAL_ERROR";
-    case 501: return "NOT_IMPLEMENTED";
-    case 503: return "TEMPORARILY_UNAVAILABLE";
-    case 504: return "DEADLINE_EXCEEDED";
-    default: return "INTERNAL_ERROR";
+    case 400:
+      return "BAD_REQUEST";
+    case 401:
+      return "UNAUTHENTICATED";
+    case 403:
+      return "PERMISSION_DENIED";
+    case 404:
+      return "ENDPOINT_NOT_FOUND";
+    case 409:
+      return "ALREADY_EXISTS";
+    case 429:
+      return "RESOURCE_EXHAUSTED";
+    case 499:
+      return "CANCELLED";
+    case 500:
+      return "INTERNAL_ERROR";
+    case 501:
+      return "NOT_IMPLEMENTED";
+    case 503:
+      return "TEMPORARILY_UNAVAILABLE";
+    case 504:
+      return "DEADLINE_EXCEEDED";
+    default:
+      return "INTERNAL_ERROR";
   }
 }
 
@@ -68,8 +79,8 @@ std::string url_encode(std::string_view s) {
   out.reserve(s.size() * 3);
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+        c == '_' || c == '~') {
       out.push_back(ch);
     } else {
       out.push_back('%');
@@ -85,8 +96,7 @@ RestClient::RestClient(ClientOptions options, std::shared_ptr<Transport> transpo
   base_ = options_.tracking_uri;
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
   common_headers_.push_back(fmt::format("X-MLflow-Client-Version: mlflowpp/{}", version()));
-  if (!options_.workspace.empty())
-    common_headers_.push_back("X-MLFLOW-WORKSPACE: " + options_.workspace);
+  if (!options_.workspace.empty()) common_headers_.push_back("X-MLFLOW-WORKSPACE: " + options_.workspace);
 }
 
 std::string RestClient::api_url(std::string_view endpoint) const {
@@ -119,14 +129,14 @@ bool wait(const CallHooks* hooks, std::chrono::milliseconds d) {
 
 [[noreturn]] void throw_server_error(const HttpRequest& req, const HttpResponse& resp) {
   auto parsed = parse_error_body(resp.body);
-  std::string code = parsed.parsed && !parsed.error_code.empty() ? parsed.error_code
-                                                                 : error_code_for_status(resp.status);
+  std::string code =
+      parsed.parsed && !parsed.error_code.empty() ? parsed.error_code : error_code_for_status(resp.status);
   std::string message = parsed.parsed ? parsed.message : resp.body.substr(0, 500);
   // Keep the endpoint path, drop scheme/host (and with them any userinfo).
   std::string where = redact_url(req.url);
-  throw ServerError(static_cast<int>(resp.status), code, message,
-                    fmt::format("MLflow {} {} failed: HTTP {} {}: {}", req.method, where,
-                                resp.status, code, message));
+  throw ServerError(
+      static_cast<int>(resp.status), code, message,
+      fmt::format("MLflow {} {} failed: HTTP {} {}: {}", req.method, where, resp.status, code, message));
 }
 
 }  // namespace
@@ -141,8 +151,7 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
     try {
       HttpResponse resp = transport_->perform(req);
       if (resp.status >= 200 && resp.status < 300) return resp;
-      if (!is_retryable_status(resp.status) || attempt >= policy.max_retries || aborted(hooks))
-        return resp;
+      if (!is_retryable_status(resp.status) || attempt >= policy.max_retries || aborted(hooks)) return resp;
       delay = policy.backoff(attempt + 1, jitter_uniform());
       if (policy.respect_retry_after && (resp.status == 429 || resp.status == 503)) {
         if (auto ra = parse_retry_after(resp.retry_after, std::chrono::system_clock::now()))
@@ -153,9 +162,9 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
       delay = policy.backoff(attempt + 1, jitter_uniform());
     }
     if (!wait(hooks, delay)) {
-      throw TransportError(42 /* CURLE_ABORTED_BY_CALLBACK */,
-                           fmt::format("{} {}: retries abandoned at the caller's deadline",
-                                       req.method, redact_url(req.url)));
+      throw TransportError(
+          42 /* CURLE_ABORTED_BY_CALLBACK */,
+          fmt::format("{} {}: retries abandoned at the caller's deadline", req.method, redact_url(req.url)));
     }
   }
 }

@@ -52,8 +52,7 @@ class RestClient {
   /// the policy; returns the 2xx body; throws ServerError / TransportError.
   std::string call(const char* method, std::string_view endpoint, std::string json_body,
                    const CallHooks* hooks = nullptr);
-  std::string get(std::string_view endpoint,
-                  const std::vector<std::pair<std::string, std::string>>& query,
+  std::string get(std::string_view endpoint, const std::vector<std::pair<std::string, std::string>>& query,
                   const CallHooks* hooks = nullptr);
 
   /// Sends a fully formed request with the retry policy (used by call/get and artifacts).

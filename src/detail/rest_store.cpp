@@ -12,7 +12,8 @@ namespace {
 template <typename List>
 void write_kv_array(JsonWriter& w, std::string_view name, const List& items) {
   w.key(name).begin_array();
-  for (const auto& kv : items) w.begin_object().key("key").value(kv.key).key("value").value(kv.value).end_object();
+  for (const auto& kv : items)
+    w.begin_object().key("key").value(kv.key).key("value").value(kv.value).end_object();
   w.end_array();
 }
 
@@ -61,8 +62,14 @@ class RestStore final : public TrackingStore {
   }
 
   void rename_experiment(const std::string& id, const std::string& new_name) override {
-    post_empty("/mlflow/experiments/update", JsonWriter().begin_object().key("experiment_id").value(id)
-                                                 .key("new_name").value(new_name).end_object().take());
+    post_empty("/mlflow/experiments/update", JsonWriter()
+                                                 .begin_object()
+                                                 .key("experiment_id")
+                                                 .value(id)
+                                                 .key("new_name")
+                                                 .value(new_name)
+                                                 .end_object()
+                                                 .take());
   }
   void delete_experiment(const std::string& id) override {
     post_empty("/mlflow/experiments/delete", id_body("experiment_id", id));
@@ -71,14 +78,21 @@ class RestStore final : public TrackingStore {
     post_empty("/mlflow/experiments/restore", id_body("experiment_id", id));
   }
   void set_experiment_tag(const std::string& id, const std::string& key, const std::string& value) override {
-    post_empty("/mlflow/experiments/set-experiment-tag",
-               JsonWriter().begin_object().key("experiment_id").value(id).key("key").value(key)
-                   .key("value").value(value).end_object().take());
+    post_empty("/mlflow/experiments/set-experiment-tag", JsonWriter()
+                                                             .begin_object()
+                                                             .key("experiment_id")
+                                                             .value(id)
+                                                             .key("key")
+                                                             .value(key)
+                                                             .key("value")
+                                                             .value(value)
+                                                             .end_object()
+                                                             .take());
   }
   void delete_experiment_tag(const std::string& id, const std::string& key) override {
-    post_empty("/mlflow/experiments/delete-experiment-tag",
-               JsonWriter().begin_object().key("experiment_id").value(id).key("key").value(key)
-                   .end_object().take());
+    post_empty(
+        "/mlflow/experiments/delete-experiment-tag",
+        JsonWriter().begin_object().key("experiment_id").value(id).key("key").value(key).end_object().take());
   }
 
   Run create_run(const std::string& experiment_id, const std::string& run_name, int64_t start_time,
@@ -108,8 +122,12 @@ class RestStore final : public TrackingStore {
     return parse_run_info_response(rest_->call("POST", "/mlflow/runs/update", w.take()));
   }
 
-  void delete_run(const std::string& run_id) override { post_empty("/mlflow/runs/delete", id_body("run_id", run_id)); }
-  void restore_run(const std::string& run_id) override { post_empty("/mlflow/runs/restore", id_body("run_id", run_id)); }
+  void delete_run(const std::string& run_id) override {
+    post_empty("/mlflow/runs/delete", id_body("run_id", run_id));
+  }
+  void restore_run(const std::string& run_id) override {
+    post_empty("/mlflow/runs/restore", id_body("run_id", run_id));
+  }
 
   PagedList<Run> search_runs(const std::vector<std::string>& experiment_ids,
                              const SearchRunsOptions& o) override {
@@ -147,8 +165,9 @@ class RestStore final : public TrackingStore {
     post_empty("/mlflow/runs/set-tag", run_kv(run_id, key, value));
   }
   void delete_tag(const std::string& run_id, const std::string& key) override {
-    post_empty("/mlflow/runs/delete-tag", JsonWriter().begin_object().key("run_id").value(run_id)
-                                              .key("key").value(key).end_object().take());
+    post_empty(
+        "/mlflow/runs/delete-tag",
+        JsonWriter().begin_object().key("run_id").value(run_id).key("key").value(key).end_object().take());
   }
   void log_batch_body(std::string body, const CallHooks* hooks) override {
     parse_empty_response(rest_->call("POST", "/mlflow/runs/log-batch", std::move(body), hooks),
@@ -185,8 +204,18 @@ class RestStore final : public TrackingStore {
     return JsonWriter().begin_object().key(name).value(id).end_object().take();
   }
   static std::string run_kv(const std::string& run_id, const std::string& key, const std::string& value) {
-    return JsonWriter().begin_object().key("run_id").value(run_id).key("run_uuid").value(run_id)
-        .key("key").value(key).key("value").value(value).end_object().take();
+    return JsonWriter()
+        .begin_object()
+        .key("run_id")
+        .value(run_id)
+        .key("run_uuid")
+        .value(run_id)
+        .key("key")
+        .value(key)
+        .key("value")
+        .value(value)
+        .end_object()
+        .take();
   }
   void post_empty(std::string_view endpoint, std::string body) {
     parse_empty_response(rest_->call("POST", endpoint, std::move(body)), endpoint);

@@ -33,9 +33,8 @@ class TrackingStore {
                                   const std::string& value) = 0;
   virtual void delete_experiment_tag(const std::string& experiment_id, const std::string& key) = 0;
 
-  virtual Run create_run(const std::string& experiment_id, const std::string& run_name,
-                         int64_t start_time, const std::vector<RunTag>& tags,
-                         const std::string& user_id) = 0;
+  virtual Run create_run(const std::string& experiment_id, const std::string& run_name, int64_t start_time,
+                         const std::vector<RunTag>& tags, const std::string& user_id) = 0;
   virtual Run get_run(const std::string& run_id) = 0;
   virtual RunInfo update_run(const std::string& run_id, std::optional<RunStatus> status,
                              std::optional<int64_t> end_time, const std::string& run_name) = 0;

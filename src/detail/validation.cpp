@@ -24,8 +24,8 @@ std::string shown(std::string_view key) {
 }
 
 bool allowed_ascii(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '/' || c == '.' || c == '-' || c == ' ' || c == ':';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '/' ||
+         c == '.' || c == '-' || c == ' ' || c == ':';
 }
 
 // posixpath.normpath(key) != key, or it is ".", or starts with ".." or "/".
@@ -47,8 +47,7 @@ bool path_not_unique(std::string_view key) {
 
 std::optional<std::string> check_key(std::string_view what, std::string_view key) {
   if (key.empty()) return fmt::format("invalid {} key: the key is empty", what);
-  if (!is_valid_utf8(key))
-    return fmt::format("invalid {} key '{}': not valid UTF-8", what, shown(key));
+  if (!is_valid_utf8(key)) return fmt::format("invalid {} key '{}': not valid UTF-8", what, shown(key));
   std::size_t len = utf8_length(key);
   if (len > kMaxEntityKeyLength)
     return fmt::format("invalid {} key '{}': {} characters, the limit is {}", what, shown(key), len,
@@ -69,14 +68,14 @@ std::optional<std::string> check_key(std::string_view what, std::string_view key
   return std::nullopt;
 }
 
-std::optional<std::string> check_value(std::string_view what, std::string_view key,
-                                       std::string_view value, std::size_t max_length) {
+std::optional<std::string> check_value(std::string_view what, std::string_view key, std::string_view value,
+                                       std::size_t max_length) {
   if (!is_valid_utf8(value))
     return fmt::format("invalid {} value for key '{}': not valid UTF-8", what, shown(key));
   std::size_t len = utf8_length(value);
   if (len > max_length)
-    return fmt::format("{} value for key '{}' is too long: {} characters, the limit is {}", what,
-                       shown(key), len, max_length);
+    return fmt::format("{} value for key '{}' is too long: {} characters, the limit is {}", what, shown(key),
+                       len, max_length);
   return std::nullopt;
 }
 

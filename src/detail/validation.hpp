@@ -28,8 +28,8 @@ bool is_valid_utf8(std::string_view s) noexcept;
 /// Each returns an error message (naming `what`, the key, the limit and the size), or
 /// std::nullopt when the input is acceptable. `what` is e.g. "metric", "param", "tag".
 std::optional<std::string> check_key(std::string_view what, std::string_view key);
-std::optional<std::string> check_value(std::string_view what, std::string_view key,
-                                       std::string_view value, std::size_t max_length);
+std::optional<std::string> check_value(std::string_view what, std::string_view key, std::string_view value,
+                                       std::size_t max_length);
 std::optional<std::string> check_timestamp(std::string_view key, int64_t timestamp_ms);
 
 /// Throws InvalidArgumentError with the message when a check fails.

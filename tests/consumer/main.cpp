@@ -3,14 +3,13 @@
 // FetchContent and the find_package consumer projects (tests/consumer/*/CMakeLists.txt);
 // run by tests/consumer/run_consumers.cmake. Prints "consumer OK run_id=..." and exits 0
 // when everything logged was read back; otherwise prints what is wrong and exits 1.
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <exception>
 #include <iostream>
+#include <mlflowpp/mlflowpp.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -61,9 +60,8 @@ int main() {
     run.set_tag("consumer.tag", "tagged-" + kind);
     auto r = run.end();
     if (!r.flush.ok()) {
-      problems.push_back("flush not ok: complete=" + std::to_string(r.flush.complete) +
-                         " pending=" + std::to_string(r.flush.pending) +
-                         " rejected=" + std::to_string(r.flush.rejected) +
+      problems.push_back("flush not ok: complete=" + std::to_string(r.flush.complete) + " pending=" +
+                         std::to_string(r.flush.pending) + " rejected=" + std::to_string(r.flush.rejected) +
                          " dropped=" + std::to_string(r.flush.dropped));
     }
     if (!r.status_set) problems.push_back("end(): status not set: " + r.error);
@@ -109,7 +107,7 @@ int main() {
     for (const auto& p : problems) std::cout << "  - " << p << "\n";
     return 1;
   }
-  std::cout << "consumer OK run_id=" << run_id << " (" << kind << ", mlflowpp " << mlflowpp::version()
-            << ")" << std::endl;
+  std::cout << "consumer OK run_id=" << run_id << " (" << kind << ", mlflowpp " << mlflowpp::version() << ")"
+            << std::endl;
   return 0;
 }

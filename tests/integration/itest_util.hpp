@@ -1,12 +1,11 @@
 #pragma once
 // Small helpers shared by the integration tests (see server.hpp for the fixture).
-#include <catch2/catch.hpp>
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <mlflowpp/mlflowpp.hpp>
 #include <mutex>
 #include <optional>
 #include <string>

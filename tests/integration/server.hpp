@@ -3,10 +3,9 @@
 // scripts/test.sh. Every test names its own experiment (unique per process and test), so
 // tests can run in parallel against one server.
 #include <catch2/catch.hpp>
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <chrono>
 #include <cstdlib>
+#include <mlflowpp/mlflowpp.hpp>
 #include <random>
 #include <string>
 

@@ -1,9 +1,8 @@
 // Experiments against the real server: create/get/search/rename/delete/restore/tags and
 // the server's errors for them.
 #include <catch2/catch.hpp>
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <map>
+#include <mlflowpp/mlflowpp.hpp>
 #include <string>
 #include <vector>
 
@@ -31,8 +30,7 @@ TEST_CASE("experiments: create with tags, get, get by name, get_or_create", "[in
   const std::string name = testing::unique_name("itest-exp-create");
   const int64_t before = testing::now_ms();
 
-  const std::string id =
-      client.create_experiment(name, "", {{"team", "ml"}, {"note", "héllo \"quoted\""}});
+  const std::string id = client.create_experiment(name, "", {{"team", "ml"}, {"note", "héllo \"quoted\""}});
   REQUIRE_FALSE(id.empty());
   REQUIRE(id != "0");
 
@@ -100,7 +98,8 @@ TEST_CASE("experiments: search with filter, order_by, view_type and paging", "[i
   {
     SearchExperimentsOptions t = o;
     t.filter_string += " AND tags.group = 'low'";
-    CHECK(names_of(client.search_experiments(t).items) == std::vector<std::string>{prefix + "-b", prefix + "-a"});
+    CHECK(names_of(client.search_experiments(t).items) ==
+          std::vector<std::string>{prefix + "-b", prefix + "-a"});
   }
 
   // Paging: 2 + 2 + 1.

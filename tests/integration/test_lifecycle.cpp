@@ -1,14 +1,13 @@
 // The run lifecycle and asynchronous logging: Client::start_run, ActiveRun, AsyncLogger,
 // read back through the synchronous API.
-#include <catch2/catch.hpp>
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <pwd.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <mlflowpp/mlflowpp.hpp>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -77,7 +76,7 @@ TEST_CASE("async: 5000 points through an ActiveRun, then end() FINISHED", "[inte
   CHECK(stats.rejected_by_server == 0);
   CHECK(stats.retries == 0);
   CHECK(stats.requests >= kPoints / 1000);  // ≤ 1000 metrics per request
-  CHECK(stats.requests <= 50);               // batched: far fewer requests than items
+  CHECK(stats.requests <= 50);              // batched: far fewer requests than items
 
   const auto got = client.get_run(id);
   CHECK(got.info.status == RunStatus::kFinished);
@@ -93,12 +92,14 @@ TEST_CASE("async: 5000 points through an ActiveRun, then end() FINISHED", "[inte
     const bool ok = h[i].step == i + 1 && h[i].value == 1.0 / (i + 1) && h[i].timestamp >= t_start - 1000 &&
                     h[i].timestamp <= t_end && (i == 0 || h[i].timestamp >= h[i - 1].timestamp);
     if (!ok && ++bad <= 5)
-      FAIL_CHECK("point " << i << ": step " << h[i].step << " value " << h[i].value << " ts " << h[i].timestamp);
+      FAIL_CHECK("point " << i << ": step " << h[i].step << " value " << h[i].value << " ts "
+                          << h[i].timestamp);
   }
   CHECK(bad == 0);
 }
 
-TEST_CASE("async: an invalid key is reported through the error callback, the rest lands", "[integration][async]") {
+TEST_CASE("async: an invalid key is reported through the error callback, the rest lands",
+          "[integration][async]") {
   if (!testing::have_server()) return;
   auto client = itest::fresh_client();
   itest::ErrorCollector errors;
@@ -318,7 +319,8 @@ TEST_CASE("async: start_child_run makes a nested run", "[integration][async]") {
 
   mlflowpp::SearchRunsOptions so;
   so.filter_string = "tags.mlflow.parentRunId = '" + parent.run_id() + "'";
-  CHECK(itest::run_ids(client.search_all_runs({parent.experiment_id()}, so)) == std::vector<std::string>{child_id});
+  CHECK(itest::run_ids(client.search_all_runs({parent.experiment_id()}, so)) ==
+        std::vector<std::string>{child_id});
 }
 
 TEST_CASE("async: an exception through an ActiveRun's scope ends the run FAILED", "[integration][async]") {
@@ -563,7 +565,8 @@ TEST_CASE("async: resuming a deleted run is refused", "[integration][async]") {
   CHECK(got.info.status == RunStatus::kFinished);
 }
 
-TEST_CASE("async: items for a deleted run are refused as a whole, without bisecting", "[integration][async]") {
+TEST_CASE("async: items for a deleted run are refused as a whole, without bisecting",
+          "[integration][async]") {
   if (!testing::have_server()) return;
   auto client = itest::fresh_client();
   itest::ErrorCollector errors;

@@ -1,10 +1,9 @@
 // Synchronous log_batch of a large volume: one call, split by the client into requests
 // within MLflow's limits, read back point by point.
 #include <catch2/catch.hpp>
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <cmath>
 #include <map>
+#include <mlflowpp/mlflowpp.hpp>
 #include <string>
 #include <vector>
 
@@ -37,7 +36,8 @@ TEST_CASE("log_batch: 2500 metrics, 250 params and 250 tags in one call", "[inte
   }
   REQUIRE(metrics.size() == 2500);
   std::vector<Param> params;
-  for (int i = 0; i < kParams; ++i) params.push_back({"p" + std::to_string(i), "value-" + std::to_string(i * 31)});
+  for (int i = 0; i < kParams; ++i)
+    params.push_back({"p" + std::to_string(i), "value-" + std::to_string(i * 31)});
   std::vector<RunTag> tags;
   for (int i = 0; i < kTags; ++i) tags.push_back({"t" + std::to_string(i), "tag value " + std::to_string(i)});
 
@@ -84,7 +84,8 @@ TEST_CASE("log_batch: an invalid item refuses the whole call before sending", "[
   std::vector<Metric> metrics;
   for (int i = 0; i < 1500; ++i) metrics.push_back(itest::metric("ok", 1.0 * i, testing::now_ms(), i));
   std::vector<Param> params = {{"good", "1"}, {"bad//key", "2"}};
-  auto err = itest::thrown<mlflowpp::InvalidArgumentError>([&] { client.log_batch(id, metrics, params, {}); });
+  auto err =
+      itest::thrown<mlflowpp::InvalidArgumentError>([&] { client.log_batch(id, metrics, params, {}); });
   REQUIRE(err.has_value());
   CHECK(itest::contains(err->what(), "bad//key"));
 
@@ -93,7 +94,8 @@ TEST_CASE("log_batch: an invalid item refuses the whole call before sending", "[
   CHECK(run.data.params.empty());
 }
 
-TEST_CASE("log_batch: a metric history longer than one get-history page (25000 points)", "[integration][logging]") {
+TEST_CASE("log_batch: a metric history longer than one get-history page (25000 points)",
+          "[integration][logging]") {
   if (!testing::have_server()) return;
   auto client = testing::client();
   const std::string exp = client.create_experiment(testing::unique_name("itest-batch-long-history"));
@@ -113,7 +115,8 @@ TEST_CASE("log_batch: a metric history longer than one get-history page (25000 p
   CHECK(bad == 0);
 }
 
-TEST_CASE("log_batch: 150 params of 6000 multi-byte characters (2.7 MB) in one call", "[integration][logging]") {
+TEST_CASE("log_batch: 150 params of 6000 multi-byte characters (2.7 MB) in one call",
+          "[integration][logging]") {
   if (!testing::have_server()) return;
   auto client = testing::client();
   const std::string exp = client.create_experiment(testing::unique_name("itest-batch-bytes"));
@@ -125,7 +128,8 @@ TEST_CASE("log_batch: 150 params of 6000 multi-byte characters (2.7 MB) in one c
     for (int j = 0; j < 6000; ++j) v += (j == 0) ? std::to_string(i % 10) : std::string("损");
     params.push_back({"big" + std::to_string(i), v});  // 17998 bytes each, 2.7 MB in all
   }
-  for (int i = 0; i < 60; ++i) tags.push_back({"bigtag" + std::to_string(i), std::string(8000, 'a' + i % 26)});
+  for (int i = 0; i < 60; ++i)
+    tags.push_back({"bigtag" + std::to_string(i), std::string(8000, 'a' + i % 26)});
   client.log_batch(id, {}, params, tags);
   const auto run = client.get_run(id);
   REQUIRE(run.data.params.size() == params.size());

@@ -1,9 +1,8 @@
 // A tracking server behind a path prefix (--static-prefix), and transport/HTTP errors.
 #include <catch2/catch.hpp>
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <chrono>
 #include <cstdlib>
+#include <mlflowpp/mlflowpp.hpp>
 #include <string>
 
 #include "integration/itest_util.hpp"
@@ -18,7 +17,9 @@ TEST_CASE("prefix: a server under --static-prefix /mlflow", "[integration][prefi
   const char* env = std::getenv("MLFLOWPP_TEST_PREFIX_TRACKING_URI");
   if (env == nullptr || *env == '\0') {
     if (testing::server_required())
-      FAIL("MLFLOWPP_TEST_PREFIX_TRACKING_URI is not set (scripts/test.sh starts a server with --static-prefix)");
+      FAIL(
+          "MLFLOWPP_TEST_PREFIX_TRACKING_URI is not set (scripts/test.sh starts a server with "
+          "--static-prefix)");
     WARN("skipped: MLFLOWPP_TEST_PREFIX_TRACKING_URI is not set");
     return;
   }
@@ -114,7 +115,8 @@ TEST_CASE("errors: a non-MLflow 404 is a ServerError with status 404", "[integra
   REQUIRE(err.has_value());
   CHECK(err->http_status() == 404);
   CHECK(err->error_code() == "ENDPOINT_NOT_FOUND");  // derived from the status (no MLflow JSON body)
-  auto post = itest::thrown<ServerError>([&] { client.create_experiment(testing::unique_name("itest-nope")); });
+  auto post =
+      itest::thrown<ServerError>([&] { client.create_experiment(testing::unique_name("itest-nope")); });
   REQUIRE(post.has_value());
   CHECK(post->http_status() == 404);
 }

@@ -1,17 +1,16 @@
 // A run logged from C++ (ActiveRun, async) and read back by MLflow's official Python
 // client (tests/integration/readback.py), which compares it to the expected state exactly.
-#include <catch2/catch.hpp>
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <fmt/format.h>
 #include <sys/wait.h>
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <map>
+#include <mlflowpp/mlflowpp.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -127,7 +126,8 @@ struct ReadbackResult {
 
 ReadbackResult run_readback(const std::string& python, const std::string& run_id, const Expected& expected,
                             const std::string& tag) {
-  const std::string base = std::string(MLFLOWPP_BINARY_DIR) + "/" + testing::unique_name("itest-readback-" + tag);
+  const std::string base =
+      std::string(MLFLOWPP_BINARY_DIR) + "/" + testing::unique_name("itest-readback-" + tag);
   const std::string json_path = base + ".json";
   const std::string log_path = base + ".log";
   {
@@ -176,7 +176,9 @@ TEST_CASE("readback: a run logged from C++ matches what the Python client reads"
                  {"note", "grün ✓ \"quoted\" back\\slash\nnew line\ttab"},
                  {"long_é", std::string(3000, 'a') + "éé"},
                  {"empty", ""}};
-  want.tags = {{"team", "ml"}, {"unicode", "损失 ✓ émoji 😀"}, {"mlflow.runName", "readback-run"},
+  want.tags = {{"team", "ml"},
+               {"unicode", "损失 ✓ émoji 😀"},
+               {"mlflow.runName", "readback-run"},
                {"mlflow.source.type", "LOCAL"}};
   for (const auto& [k, v] : want.params) run.log_param(k, v);
   run.set_tags({{"team", "ml"}, {"unicode", "损失 ✓ émoji 😀"}});

@@ -1,9 +1,8 @@
 // Runs against the real server: create/get/update/terminate/delete/restore, search,
 // synchronous logging and log_inputs.
 #include <catch2/catch.hpp>
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <map>
+#include <mlflowpp/mlflowpp.hpp>
 #include <string>
 #include <vector>
 
@@ -176,7 +175,8 @@ TEST_CASE("runs: synchronous log_metric, log_param, set_tag, delete_tag", "[inte
   CHECK(itest::sorted_history(client, id, "loss").size() == 3);
 }
 
-TEST_CASE("runs: search with filters on params, metrics and tags, order_by and paging", "[integration][runs]") {
+TEST_CASE("runs: search with filters on params, metrics and tags, order_by and paging",
+          "[integration][runs]") {
   if (!testing::have_server()) return;
   auto client = testing::client();
   const std::string exp = client.create_experiment(testing::unique_name("itest-runs-search"));
@@ -199,7 +199,8 @@ TEST_CASE("runs: search with filters on params, metrics and tags, order_by and p
     co.run_name = s.name;
     const std::string id = client.create_run(exp, co).info.run_id;
     id_of[s.name] = id;
-    client.log_batch(id, {itest::metric("acc", s.acc, testing::now_ms(), 0)}, {{"lr", s.lr}}, {{"group", s.group}});
+    client.log_batch(id, {itest::metric("acc", s.acc, testing::now_ms(), 0)}, {{"lr", s.lr}},
+                     {{"group", s.group}});
   }
   auto ids = [&](std::initializer_list<const char*> names) {
     std::vector<std::string> v;
@@ -209,9 +210,11 @@ TEST_CASE("runs: search with filters on params, metrics and tags, order_by and p
 
   SearchRunsOptions o;
   o.filter_string = "params.lr = '0.1'";
-  CHECK(itest::sorted(itest::run_ids(client.search_all_runs({exp}, o))) == itest::sorted(ids({"r0", "r2", "r4"})));
+  CHECK(itest::sorted(itest::run_ids(client.search_all_runs({exp}, o))) ==
+        itest::sorted(ids({"r0", "r2", "r4"})));
   o.filter_string = "metrics.acc > 0.5";
-  CHECK(itest::sorted(itest::run_ids(client.search_all_runs({exp}, o))) == itest::sorted(ids({"r0", "r1", "r3"})));
+  CHECK(itest::sorted(itest::run_ids(client.search_all_runs({exp}, o))) ==
+        itest::sorted(ids({"r0", "r1", "r3"})));
   o.filter_string = "tags.group = 'b'";
   CHECK(itest::sorted(itest::run_ids(client.search_all_runs({exp}, o))) == itest::sorted(ids({"r1", "r2"})));
   o.filter_string = "params.lr = '0.1' AND metrics.acc < 0.5 AND tags.group = 'a'";

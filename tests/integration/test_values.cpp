@@ -1,12 +1,11 @@
 // Values at the edges: special doubles, extreme steps and timestamps, non-ASCII keys,
 // values at and over MLflow's length limits, and JSON-hostile strings.
 #include <catch2/catch.hpp>
-#include <mlflowpp/mlflowpp.hpp>
-
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <mlflowpp/mlflowpp.hpp>
 #include <string>
 #include <vector>
 
@@ -48,16 +47,18 @@ TEST_CASE("values: NaN, infinities and other doubles", "[integration][values]") 
   const double inf = std::numeric_limits<double>::infinity();
   const double nan = std::numeric_limits<double>::quiet_NaN();
 
-  const std::vector<double> values = {nan,     inf,   -inf,    DBL_MAX, -DBL_MAX, 4.9406564584124654e-324,
-                                      DBL_MIN, 0.1,   -1e-300, 1.0 / 3, 123456789.12345679, 9007199254740993.0,
-                                      0.0,     -2.5e15};
+  const std::vector<double> values = {
+      nan,     inf,    -inf,    DBL_MAX, -DBL_MAX,           4.9406564584124654e-324,
+      DBL_MIN, 0.1,    -1e-300, 1.0 / 3, 123456789.12345679, 9007199254740993.0,
+      0.0,     -2.5e15};
   // The first half synchronously one by one, the rest in one log_batch.
   std::vector<Metric> batch;
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i < values.size() / 2) {
       client.log_metric(id, "special", values[i], ts + static_cast<int64_t>(i), static_cast<int64_t>(i));
     } else {
-      batch.push_back(itest::metric("special", values[i], ts + static_cast<int64_t>(i), static_cast<int64_t>(i)));
+      batch.push_back(
+          itest::metric("special", values[i], ts + static_cast<int64_t>(i), static_cast<int64_t>(i)));
     }
   }
   client.log_batch(id, batch);
@@ -146,9 +147,9 @@ TEST_CASE("values: non-ASCII keys and keys with / . - space :", "[integration][v
   const std::string id = client.create_run(exp).info.run_id;
   const int64_t ts = testing::now_ms();
 
-  const std::vector<std::string> keys = {"grün/loss", "损失",     "émoji-ok",  "with/slash", "with.dot",
-                                         "with-dash", "with space", "with:colon", "a/b.c-d e:f_g",
-                                         std::string(250, 'k'), "ключ/ü/é"};
+  const std::vector<std::string> keys = {
+      "grün/loss",  "损失",       "émoji-ok",      "with/slash",          "with.dot", "with-dash",
+      "with space", "with:colon", "a/b.c-d e:f_g", std::string(250, 'k'), "ключ/ü/é"};
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const auto& k = keys[i];
     client.log_metric(id, k, 0.5 + static_cast<double>(i), ts, static_cast<int64_t>(i));
@@ -156,7 +157,8 @@ TEST_CASE("values: non-ASCII keys and keys with / . - space :", "[integration][v
     client.set_tag(id, k, "tag of " + k);
   }
   // A key over 250 characters is refused before sending.
-  auto long_key = itest::thrown<InvalidArgumentError>([&] { client.log_metric(id, std::string(251, 'k'), 1.0); });
+  auto long_key =
+      itest::thrown<InvalidArgumentError>([&] { client.log_metric(id, std::string(251, 'k'), 1.0); });
   REQUIRE(long_key.has_value());
   CHECK(itest::contains(long_key->what(), "250"));
 
@@ -187,8 +189,8 @@ TEST_CASE("values: param and tag values at and over the length limits", "[integr
   const std::string id = client.create_run(exp).info.run_id;
 
   const std::string p6000 = std::string(6000, 'x');
-  const std::string p6000e = repeat("é", 6000);         // 6000 characters, 12000 bytes
-  const std::string p6000cjk = repeat("损", 6000);      // 6000 characters, 18000 bytes
+  const std::string p6000e = repeat("é", 6000);     // 6000 characters, 12000 bytes
+  const std::string p6000cjk = repeat("损", 6000);  // 6000 characters, 18000 bytes
   const std::string t8000 = std::string(8000, 'y');
   const std::string t8000e = repeat("é", 8000);
   client.log_param(id, "p6000", p6000);
@@ -205,15 +207,19 @@ TEST_CASE("values: param and tag values at and over the length limits", "[integr
     CHECK(itest::contains(what, limit));
     CHECK(itest::contains(what, size));
   };
-  check_refused(itest::thrown<InvalidArgumentError>([&] { client.log_param(id, "p6001", std::string(6001, 'x')); }),
-                "p6001", "6000", "6001");
-  check_refused(itest::thrown<InvalidArgumentError>([&] { client.log_param(id, "p6001e", repeat("é", 6001)); }),
-                "p6001e", "6000", "6001");
-  check_refused(itest::thrown<InvalidArgumentError>(
-                    [&] { client.log_batch(id, {}, {{"p6001b", std::string(6001, 'x')}}, {}); }),
+  check_refused(
+      itest::thrown<InvalidArgumentError>([&] { client.log_param(id, "p6001", std::string(6001, 'x')); }),
+      "p6001", "6000", "6001");
+  check_refused(
+      itest::thrown<InvalidArgumentError>([&] { client.log_param(id, "p6001e", repeat("é", 6001)); }),
+      "p6001e", "6000", "6001");
+  check_refused(itest::thrown<InvalidArgumentError>([&] {
+                  client.log_batch(id, {}, {{"p6001b", std::string(6001, 'x')}}, {});
+                }),
                 "p6001b", "6000", "6001");
-  check_refused(itest::thrown<InvalidArgumentError>([&] { client.set_tag(id, "t8001", std::string(8001, 'y')); }),
-                "t8001", "8000", "8001");
+  check_refused(
+      itest::thrown<InvalidArgumentError>([&] { client.set_tag(id, "t8001", std::string(8001, 'y')); }),
+      "t8001", "8000", "8001");
   check_refused(itest::thrown<InvalidArgumentError>([&] { client.set_tag(id, "t8001e", repeat("é", 8001)); }),
                 "t8001e", "8000", "8001");
 

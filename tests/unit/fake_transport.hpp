@@ -20,7 +20,9 @@ namespace testing {
 using mlflowpp::detail::HttpRequest;
 using mlflowpp::detail::HttpResponse;
 
-inline HttpResponse ok(std::string body = "{}") { return HttpResponse{200, std::move(body), "application/json", ""}; }
+inline HttpResponse ok(std::string body = "{}") {
+  return HttpResponse{200, std::move(body), "application/json", ""};
+}
 inline HttpResponse status(long code, std::string body = "", std::string retry_after = "") {
   return HttpResponse{code, std::move(body), "application/json", std::move(retry_after)};
 }
@@ -32,7 +34,8 @@ class FakeTransport final : public mlflowpp::detail::Transport {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
-  explicit FakeTransport(Handler handler = [](const HttpRequest&) { return ok(); }) : handler_(std::move(handler)) {}
+  explicit FakeTransport(Handler handler = [](const HttpRequest&) { return ok(); })
+      : handler_(std::move(handler)) {}
 
   void set_handler(Handler h) {
     std::lock_guard<std::mutex> lk(mu_);
@@ -104,8 +107,9 @@ struct LoggerRig {
       std::make_shared<std::vector<std::chrono::milliseconds>>();
   std::shared_ptr<std::mutex> sleeps_mu = std::make_shared<std::mutex>();
 
-  explicit LoggerRig(mlflowpp::LoggerOptions lo = {}, mlflowpp::ClientOptions co = fake_options(),
-                     std::function<int64_t()> clock = [] { return int64_t{1700000000000}; })
+  explicit LoggerRig(
+      mlflowpp::LoggerOptions lo = {}, mlflowpp::ClientOptions co = fake_options(),
+      std::function<int64_t()> clock = [] { return int64_t{1700000000000}; })
       : transport(std::make_shared<FakeTransport>()) {
     lo.report_errors_to_stderr = false;
     auto rest = std::make_shared<mlflowpp::detail::RestClient>(co, transport);

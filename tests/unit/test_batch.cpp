@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
 #include <simdjson.h>
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 

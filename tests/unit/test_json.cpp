@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -44,14 +43,25 @@ TEST_CASE("JSON writer: doubles shortest round-trip, NaN and infinities as proto
 TEST_CASE("JSON writer: int64 extremes written without loss; structure balanced", "[json]") {
   JsonWriter w;
   w.begin_object()
-      .key("max").value(std::numeric_limits<int64_t>::max())
-      .key("min").value(std::numeric_limits<int64_t>::min())
-      .key("big").value(int64_t{9007199254740993})
-      .key("list").begin_array().value("a").value(true).value(1.5).end_array()
-      .key("empty").begin_object().end_object()
+      .key("max")
+      .value(std::numeric_limits<int64_t>::max())
+      .key("min")
+      .value(std::numeric_limits<int64_t>::min())
+      .key("big")
+      .value(int64_t{9007199254740993})
+      .key("list")
+      .begin_array()
+      .value("a")
+      .value(true)
+      .value(1.5)
+      .end_array()
+      .key("empty")
+      .begin_object()
+      .end_object()
       .end_object();
-  CHECK(w.str() ==
-        R"({"max":9223372036854775807,"min":-9223372036854775808,"big":9007199254740993,"list":["a",true,1.5],"empty":{}})");
+  CHECK(
+      w.str() ==
+      R"({"max":9223372036854775807,"min":-9223372036854775808,"big":9007199254740993,"list":["a",true,1.5],"empty":{}})");
 }
 
 TEST_CASE("metric JSON round-trips through the history reader exactly", "[json]") {
@@ -66,7 +76,8 @@ TEST_CASE("metric JSON round-trips through the history reader exactly", "[json]"
   Metric plain = m;
   plain.value = 0.1 + 0.2;
   plain.step = -5;
-  std::string body = "{\"metrics\":[" + metric_json(m) + "," + metric_json(inf) + "," + metric_json(plain) + "]}";
+  std::string body =
+      "{\"metrics\":[" + metric_json(m) + "," + metric_json(inf) + "," + metric_json(plain) + "]}";
   auto page = parse_metric_history(body);
   REQUIRE(page.items.size() == 3);
   CHECK(page.items[0].key == m.key);

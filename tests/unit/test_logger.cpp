@@ -1,9 +1,9 @@
 // Queue semantics of the asynchronous logger, over a RestStore with a fake transport and
 // an injected clock: no sockets, no sleeps to wait for threads.
-#include <catch2/catch.hpp>
 #include <simdjson.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -182,8 +182,9 @@ TEST_CASE("run-level refusals (unknown or deleted run) reject the chunk without 
   LoggerRig rig(quick());
   Errors errors;
   rig.core->set_error_callback(errors.callback());
-  rig.transport->set_handler(
-      [](const HttpRequest&) { return testing::mlflow_error(404, "RESOURCE_DOES_NOT_EXIST", "Run 'x' not found"); });
+  rig.transport->set_handler([](const HttpRequest&) {
+    return testing::mlflow_error(404, "RESOURCE_DOES_NOT_EXIST", "Run 'x' not found");
+  });
   auto run = rig.core->handle_for("x");
   for (int i = 0; i < 500; ++i) rig.core->enqueue(ItemKind::kMetric, run, "m", i, {}, i, 1);
   REQUIRE(rig.core->flush(milliseconds(5000)).complete);
@@ -245,9 +246,8 @@ TEST_CASE("transient failures are retried, then dropped with a count and a repor
   Errors errors;
   rig.core->set_error_callback(errors.callback());
   std::atomic<int> calls{0};
-  rig.transport->set_handler([&](const HttpRequest&) {
-    return ++calls <= 2 ? testing::status(503) : testing::ok();
-  });
+  rig.transport->set_handler(
+      [&](const HttpRequest&) { return ++calls <= 2 ? testing::status(503) : testing::ok(); });
   auto run = rig.core->handle_for("run-1");
   rig.core->enqueue(ItemKind::kMetric, run, "m", 1, {}, 0, 1);
   REQUIRE(rig.core->flush(milliseconds(5000)).complete);
@@ -383,7 +383,8 @@ TEST_CASE("byte budget: large tag values are spread over several requests", "[lo
   lo.max_request_bytes = 50000;
   LoggerRig rig(lo);
   auto run = rig.core->handle_for("run-1");
-  for (int i = 0; i < 40; ++i) rig.core->enqueue(ItemKind::kTag, run, "t" + std::to_string(i), 0, std::string(8000, 'v'), 0, 0);
+  for (int i = 0; i < 40; ++i)
+    rig.core->enqueue(ItemKind::kTag, run, "t" + std::to_string(i), 0, std::string(8000, 'v'), 0, 0);
   REQUIRE(rig.core->flush(milliseconds(5000)).complete);
   std::size_t tags = 0;
   for (const auto& r : rig.transport->requests()) {

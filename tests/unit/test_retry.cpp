@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <memory>
 #include <vector>
@@ -16,7 +15,7 @@ TEST_CASE("backoff schedule: the Python client's defaults (0, 4, 8, 16, 32, 64, 
   std::vector<int64_t> got;
   for (int n = 1; n <= 7; ++n) got.push_back(p.backoff(n, 0.0).count());
   CHECK(got == std::vector<int64_t>{0, 4000, 8000, 16000, 32000, 64000, 120000});
-  CHECK(p.backoff(2, 0.999).count() == 4999);  // jitter adds up to backoff_jitter seconds
+  CHECK(p.backoff(2, 0.999).count() == 4999);    // jitter adds up to backoff_jitter seconds
   CHECK(p.backoff(7, 0.999).count() == 120000);  // capped
   p.backoff_factor = 0.1;
   p.backoff_jitter = 0;
@@ -111,7 +110,8 @@ TEST_CASE("Retry-After on 429 and 503 replaces the computed wait (capped)", "[re
 
 TEST_CASE("retries are bounded: the last answer is reported", "[retry]") {
   Rig rig;
-  rig.transport->set_handler([](const HttpRequest&) { return testing::mlflow_error(503, "TEMPORARILY_UNAVAILABLE", "down"); });
+  rig.transport->set_handler(
+      [](const HttpRequest&) { return testing::mlflow_error(503, "TEMPORARILY_UNAVAILABLE", "down"); });
   try {
     rig.rest.call("POST", "/mlflow/runs/create", "{}", &rig.hooks);
     FAIL("no exception");
@@ -155,12 +155,13 @@ TEST_CASE("error mapping: MLflow JSON codes, else the Python client's status cod
     CHECK(e.http_status() == 400);
     CHECK(std::string(e.what()).find("/mlflow/experiments/create") != std::string::npos);
   }
-  const std::pair<long, const char*> plain[] = {{400, "BAD_REQUEST"}, {401, "UNAUTHENTICATED"},
+  const std::pair<long, const char*> plain[] = {{400, "BAD_REQUEST"},       {401, "UNAUTHENTICATED"},
                                                 {403, "PERMISSION_DENIED"}, {404, "ENDPOINT_NOT_FOUND"},
-                                                {409, "ALREADY_EXISTS"}, {501, "NOT_IMPLEMENTED"},
+                                                {409, "ALREADY_EXISTS"},    {501, "NOT_IMPLEMENTED"},
                                                 {418, "INTERNAL_ERROR"}};
   for (auto [code, name] : plain) {
-    rig.transport->set_handler([code = code](const HttpRequest&) { return testing::status(code, "<html>no</html>"); });
+    rig.transport->set_handler(
+        [code = code](const HttpRequest&) { return testing::status(code, "<html>no</html>"); });
     try {
       rig.rest.call("POST", "/x", "{}");
       FAIL("no exception");
@@ -171,7 +172,8 @@ TEST_CASE("error mapping: MLflow JSON codes, else the Python client's status cod
   }
 }
 
-TEST_CASE("URLs: /api/2.0 under the tracking URI's path prefix; JSON headers; no Origin, no credentials", "[retry]") {
+TEST_CASE("URLs: /api/2.0 under the tracking URI's path prefix; JSON headers; no Origin, no credentials",
+          "[retry]") {
   ClientOptions o = testing::fake_options();
   o.tracking_uri = "https://host.example:8443/mlflow/";
   o.username = "alice";

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "detail/validation.hpp"
@@ -7,13 +6,13 @@
 using namespace mlflowpp::detail;
 
 TEST_CASE("keys: MLflow's allowed characters and path rule", "[validation]") {
-  for (const char* good : {"loss", "a/b", "a.b", "a-b", "a b", "a:b", "under_score", "grün/loss", "损失", "x..y",
-                           "a/.b"}) {
+  for (const char* good :
+       {"loss", "a/b", "a.b", "a-b", "a b", "a:b", "under_score", "grün/loss", "损失", "x..y", "a/.b"}) {
     INFO(good);
     CHECK_FALSE(check_key("metric", good).has_value());
   }
-  for (const char* bad : {"", "a//b", "/a", "a/", "..", ".", "./a", "a/../b", "a/./b", "..a", "x@y", "a#b", "a\\b",
-                          "a\nb", "tab\t"}) {
+  for (const char* bad : {"", "a//b", "/a", "a/", "..", ".", "./a", "a/../b", "a/./b", "..a", "x@y", "a#b",
+                          "a\\b", "a\nb", "tab\t"}) {
     INFO(bad);
     CHECK(check_key("metric", bad).has_value());
   }
