@@ -10,6 +10,8 @@
 #   ensure_venv              venv with the pinned MLflow (MLFLOW_VERSION)
 #   start_mlflow_server NAME [--static-prefix /p]   fresh throw-away tracking server
 #   stop_mlflow_server NAME  stop it again (idempotent)
+#   start_tls_proxy NAME UPSTREAM_URL   nginx with TLS, Basic/Bearer auth and mTLS in front
+#   stop_tls_proxy NAME      stop it again (idempotent)
 #   build_project [TYPE]     configure + build with tests and examples
 #
 # Everything here is idempotent and works on a fresh Debian 12 machine as root.
@@ -53,6 +55,7 @@ MLFLOWPP_SYSTEM_PACKAGES=(
     build-essential cmake pkg-config git curl ca-certificates
     python3 python3-venv
     libcurl4-openssl-dev libsimdjson-dev libfmt-dev libzstd-dev catch2 clang-format
+    nginx openssl
 )
 
 # True if the Debian package $1 is installed.
@@ -292,6 +295,264 @@ start_mlflow_server() {
 stop_mlflow_server() {
     [[ $# -eq 1 ]] || die "usage: stop_mlflow_server NAME"
     _stop_server_dir "$STATE_DIR/servers/$1"
+}
+
+# --- TLS + auth reverse proxy (nginx) ---------------------------------------------------------
+#
+# MLflow "as deployed": behind nginx, with TLS, authentication and a path prefix. Used by
+# scripts/test.sh to run the TLS/auth integration tests (tests/integration/test_tls_auth.cpp).
+
+# _random_alnum N — N random characters of [A-Za-z0-9], from openssl's CSPRNG.
+_random_alnum() {
+    local n=$1 out=""
+    while [[ ${#out} -lt $n ]]; do
+        out+="$(openssl rand -base64 $((n * 2)) | tr -dc 'A-Za-z0-9')"
+    done
+    printf '%s' "${out:0:n}"
+}
+
+# _make_test_pki DIR — a throw-away CA (ca.pem, ca.key), a server certificate for
+# 127.0.0.1/localhost (server.pem, server.key) and a client certificate for mTLS
+# (client.pem, client.key), all signed by the CA, EC P-256, valid for 7 days.
+_make_test_pki() {
+    local dir=$1 days=7
+    cat >"$dir/pki.cnf" <<'CNF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = mlflowpp test
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+CNF
+    local key=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    (
+        umask 077    # private keys readable by their owner only
+        openssl req -x509 -config "$dir/pki.cnf" "${key[@]}" -extensions ca -days "$days" -sha256 \
+            -subj "/CN=mlflowpp throw-away test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem"
+        local who
+        for who in server client; do
+            openssl req -new -config "$dir/pki.cnf" "${key[@]}" -subj "/CN=mlflowpp-test-$who" \
+                -keyout "$dir/$who.key" -out "$dir/$who.csr"
+            openssl x509 -req -in "$dir/$who.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+                -set_serial "0x$(openssl rand -hex 16)" -days "$days" -sha256 \
+                -extfile "$dir/pki.cnf" -extensions "$who" -out "$dir/$who.pem"
+            rm -f "$dir/$who.csr"
+        done
+    ) >"$dir/pki.log" 2>&1 || { cat "$dir/pki.log" >&2; return 1; }
+    chmod 644 "$dir/ca.pem" "$dir/server.pem" "$dir/client.pem"
+}
+
+# True if the proxy whose state lives in DIR is running (its process group exists).
+_proxy_alive() {
+    local dir=$1 pgid
+    [[ -f $dir/proxy.pgid ]] || return 1
+    pgid="$(<"$dir/proxy.pgid")"
+    [[ -n $pgid ]] && kill -0 -- "-$pgid" 2>/dev/null
+}
+
+# curl through the proxy; the credentials come on stdin as a curl config (-K -), so that
+# they never show up in a process listing. Prints the body; fails on an HTTP error.
+_proxy_curl() {
+    local config=$1
+    shift
+    printf '%s\n' "$config" | curl -sf --max-time 5 -K - "$@" 2>/dev/null
+}
+
+# start_tls_proxy NAME UPSTREAM_URL
+# Start nginx in $STATE_DIR/servers/NAME (fresh state) in front of the MLflow server at
+# UPSTREAM_URL (e.g. http://127.0.0.1:5000, or with a prefix), with a throw-away CA:
+#   https://127.0.0.1:PORT/basic/...   HTTP Basic auth (user mlflowpp-test, random password)
+#   https://127.0.0.1:PORT/bearer/...  `Authorization: Bearer <random token>` required
+#   https://127.0.0.1:PORT2/...        mutual TLS: a client certificate signed by the CA
+# MLflow sees plain paths (the /basic and /bearer prefixes are stripped). Waits until all
+# three answer /health, then exports MLFLOWPP_TEST_TLS_URI (append /basic or /bearer),
+# MLFLOWPP_TEST_MTLS_URI, MLFLOWPP_TEST_TLS_CA, MLFLOWPP_TEST_TLS_CLIENT_CERT,
+# MLFLOWPP_TEST_TLS_CLIENT_KEY, MLFLOWPP_TEST_BASIC_USER, MLFLOWPP_TEST_BASIC_PASSWORD and
+# MLFLOWPP_TEST_BEARER_TOKEN (also written to NAME/env, mode 600). Pair with a trap calling
+# stop_tls_proxy NAME.
+start_tls_proxy() {
+    [[ $# -eq 2 ]] || die "usage: start_tls_proxy NAME UPSTREAM_URL"
+    local name=$1 upstream=${2%/} dir="$STATE_DIR/servers/$1" nginx port port2 user password token i
+    [[ $upstream == http://* || $upstream == https://* ]] || die "start_tls_proxy: bad upstream '$2'"
+    nginx="$(command -v nginx || true)"
+    if [[ -z $nginx && -x /usr/sbin/nginx ]]; then nginx=/usr/sbin/nginx; fi
+    [[ -n $nginx ]] || die "nginx is not installed (install_system_deps installs it)"
+    command -v openssl >/dev/null 2>&1 || die "openssl is not installed"
+    [[ ! -f $dir/server.pid ]] || die "start_tls_proxy: $dir belongs to an mlflow server"
+
+    stop_tls_proxy "$name"    # a leftover from an earlier, interrupted run
+    rm -rf "$dir"
+    mkdir -p "$dir/tmp"
+    dir="$(cd "$dir" && pwd -P)"
+
+    _make_test_pki "$dir" || die "start_tls_proxy: could not create the test certificates"
+    user=mlflowpp-test
+    password="$(_random_alnum 24)"
+    token="$(_random_alnum 40)"
+    # SHA-512 crypt ($6$): nginx checks it with the system's crypt(3) (libxcrypt).
+    (umask 077 && printf '%s:%s\n' "$user" \
+        "$(printf '%s' "$password" | openssl passwd -6 -stdin)" >"$dir/htpasswd")
+    port="$(_free_port)"
+    port2="$(_free_port)"
+    while [[ $port2 == "$port" ]]; do port2="$(_free_port)"; done
+
+    local as_user=""
+    [[ $(id -u) -eq 0 ]] && as_user="user root;  # workers read the htpasswd file and temp dirs here"
+    cat >"$dir/nginx.conf" <<CONF
+# Generated by scripts/lib.sh start_tls_proxy: a throw-away TLS + auth proxy for tests.
+$as_user
+daemon off;
+master_process on;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log notice;
+events { worker_connections 512; }
+
+http {
+    access_log $dir/access.log;
+    client_body_temp_path $dir/tmp/client_body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+
+    client_max_body_size 0;           # MLflow's own limits apply, not the proxy's
+    proxy_connect_timeout 10s;
+    proxy_send_timeout 300s;
+    proxy_read_timeout 300s;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";   # keep-alive to the upstream
+    proxy_set_header Host \$proxy_host;  # 127.0.0.1:port passes MLflow's Host check
+    proxy_set_header X-Forwarded-For \$remote_addr;
+    proxy_set_header X-Forwarded-Proto https;
+
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate $dir/server.pem;
+    ssl_certificate_key $dir/server.key;
+
+    # TLS with Basic auth (/basic/) or a Bearer token (/bearer/) in front of MLflow.
+    server {
+        listen 127.0.0.1:$port ssl;
+        server_name localhost 127.0.0.1;
+
+        location /basic/ {
+            auth_basic "mlflowpp test";
+            auth_basic_user_file $dir/htpasswd;
+            proxy_pass $upstream/;
+        }
+        location /bearer/ {
+            if (\$http_authorization != "Bearer $token") {
+                add_header WWW-Authenticate 'Bearer realm="mlflowpp test"' always;
+                return 401;
+            }
+            proxy_pass $upstream/;
+        }
+        location / {
+            return 404;
+        }
+    }
+
+    # Mutual TLS: a client certificate signed by the test CA is required.
+    server {
+        listen 127.0.0.1:$port2 ssl;
+        server_name localhost 127.0.0.1;
+        ssl_client_certificate $dir/ca.pem;
+        ssl_verify_client on;
+        ssl_verify_depth 2;
+
+        location / {
+            proxy_pass $upstream/;
+        }
+    }
+}
+CONF
+
+    "$nginx" -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" 2>"$dir/nginx-t.log" \
+        || { cat "$dir/nginx-t.log" >&2; die "start_tls_proxy: nginx refused $dir/nginx.conf"; }
+
+    log "starting nginx (TLS + auth) in $dir on 127.0.0.1:$port and :$port2 (mTLS) -> $upstream"
+    # As for the MLflow server: setsid makes the inner bash a process group leader that
+    # records its pid (the group id) and execs nginx (master and worker share the group).
+    # shellcheck disable=SC2016  # expanded by the inner bash, on purpose
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$dir/proxy.pgid" \
+        "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
+        </dev/null >"$dir/nginx.log" 2>&1 &
+
+    local basic_cfg bearer_cfg ok=0
+    basic_cfg="user = \"$user:$password\""
+    bearer_cfg="header = \"Authorization: Bearer $token\""
+    for ((i = 0; i < 60; i++)); do
+        if [[ "$(_proxy_curl "$basic_cfg" --cacert "$dir/ca.pem" \
+            "https://127.0.0.1:$port/basic/health" || true)" == OK ]]; then
+            ok=1
+            break
+        fi
+        if [[ -f $dir/proxy.pgid ]] && ! _proxy_alive "$dir"; then
+            break
+        fi
+        sleep 0.25
+    done
+    if [[ $ok -eq 1 ]] \
+        && [[ "$(_proxy_curl "$bearer_cfg" --cacert "$dir/ca.pem" \
+                "https://127.0.0.1:$port/bearer/health" || true)" == OK ]] \
+        && [[ "$(_proxy_curl "" --cacert "$dir/ca.pem" --cert "$dir/client.pem" \
+                --key "$dir/client.key" "https://127.0.0.1:$port2/health" || true)" == OK ]]; then
+        export MLFLOWPP_TEST_TLS_URI="https://127.0.0.1:$port"
+        export MLFLOWPP_TEST_MTLS_URI="https://127.0.0.1:$port2"
+        export MLFLOWPP_TEST_TLS_CA="$dir/ca.pem"
+        export MLFLOWPP_TEST_TLS_CLIENT_CERT="$dir/client.pem"
+        export MLFLOWPP_TEST_TLS_CLIENT_KEY="$dir/client.key"
+        export MLFLOWPP_TEST_BASIC_USER="$user"
+        export MLFLOWPP_TEST_BASIC_PASSWORD="$password"
+        export MLFLOWPP_TEST_BEARER_TOKEN="$token"
+        (umask 077 && env | grep -E '^MLFLOWPP_TEST_(TLS|MTLS|BASIC|BEARER)_' \
+            | sed "s/^\([A-Z_]*\)=\(.*\)$/export \1='\2'/" >"$dir/env")
+        log "nginx up after ~$((i / 4)) s: $MLFLOWPP_TEST_TLS_URI/{basic,bearer}, mTLS $MLFLOWPP_TEST_MTLS_URI (pid $(<"$dir/proxy.pgid"))"
+        return 0
+    fi
+    log "nginx in $dir did not answer as expected; its error log:"
+    tail -n 40 "$dir/error.log" "$dir/nginx.log" >&2 2>/dev/null || true
+    stop_tls_proxy "$name"
+    die "could not start the TLS proxy '$name'"
+}
+
+# stop_tls_proxy NAME — stop the nginx started by start_tls_proxy NAME (idempotent):
+# TERM its process group, KILL after 10 s.
+stop_tls_proxy() {
+    [[ $# -eq 1 ]] || die "usage: stop_tls_proxy NAME"
+    local dir="$STATE_DIR/servers/$1" pgid i
+    if ! _proxy_alive "$dir"; then
+        rm -f "$dir/proxy.pgid"
+        return 0
+    fi
+    pgid="$(<"$dir/proxy.pgid")"
+    kill -TERM -- "-$pgid" 2>/dev/null || true
+    for ((i = 0; i < 20; i++)); do
+        kill -0 -- "-$pgid" 2>/dev/null || break
+        sleep 0.5
+    done
+    if kill -0 -- "-$pgid" 2>/dev/null; then
+        log "nginx (pgid $pgid) ignored TERM for 10 s; sending KILL"
+        kill -KILL -- "-$pgid" 2>/dev/null || true
+    fi
+    rm -f "$dir/proxy.pgid"
+    log "stopped TLS proxy in $dir"
 }
 
 # --- Build ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "detail/batch.hpp"
+#include "detail/client_impl.hpp"
 #include "detail/context.hpp"
 #include "detail/http.hpp"
 #include "detail/json.hpp"
@@ -39,18 +40,6 @@ void check_max_results(int64_t v, int64_t max, const char* what) {
 
 }  // namespace
 
-struct Client::Impl {
-  ClientOptions options;
-  std::shared_ptr<detail::Transport> transport;
-  std::shared_ptr<detail::RestClient> rest;
-  std::shared_ptr<detail::TrackingStore> store;
-  std::once_flag logger_once;
-  std::unique_ptr<AsyncLogger> logger;
-
-  ~Impl() {
-    if (logger) logger->shutdown(options.logger.end_run_flush_timeout);
-  }
-};
 
 Client::Client(ClientOptions options) : Client(options, nullptr) {}
 
