@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "detail/json_read.hpp"
 #include "mlflowpp/error.hpp"
 
 namespace mlflowpp::detail {
@@ -151,7 +152,7 @@ std::string tag_json(std::string_view key, std::string_view value) { return kv_j
 
 // ---------------------------------------------------------------------------- readers
 
-namespace {
+namespace jsonread {
 
 dom::parser& thread_parser() {
   thread_local dom::parser parser;
@@ -207,7 +208,7 @@ int64_t to_int64(dom::element e, int64_t fallback) {
   }
 }
 
-int64_t get_int64(dom::object obj, std::string_view key, int64_t fallback = 0) {
+int64_t get_int64(dom::object obj, std::string_view key, int64_t fallback) {
   dom::element e;
   if (!field(obj, key, e)) return fallback;
   return to_int64(e, fallback);
@@ -252,25 +253,6 @@ bool get_array(dom::object obj, std::string_view key, dom::array& out) {
 bool get_object(dom::object obj, std::string_view key, dom::object& out) {
   dom::element e;
   return field(obj, key, e) && !e.get(out);
-}
-
-template <typename T, typename F>
-std::vector<T> get_list(dom::object obj, std::string_view key, F&& one) {
-  std::vector<T> out;
-  dom::array arr;
-  if (!get_array(obj, key, arr)) return out;  // a default dom::array must not be iterated
-  for (dom::element e : arr) {
-    dom::object o;
-    if (!e.get(o)) out.push_back(one(o));
-  }
-  return out;
-}
-
-template <typename KV>
-std::vector<KV> get_kv_list(dom::object obj, std::string_view key) {
-  return get_list<KV>(obj, key, [](dom::object o) {
-    return KV{get_string(o, "key"), get_string(o, "value")};
-  });
 }
 
 Metric read_metric(dom::object o) {
@@ -363,7 +345,9 @@ dom::object require_object(dom::object obj, std::string_view key, std::string_vi
   return sub;
 }
 
-}  // namespace
+}  // namespace jsonread
+
+using namespace jsonread;
 
 Experiment parse_experiment_response(const std::string& body) {
   auto obj = parse_object(body, "experiment");
