@@ -6,14 +6,17 @@
 #
 # Steps: system packages, a venv with the pinned MLflow, a RelWithDebInfo build with
 # tests, two throw-away tracking servers (one plain, one behind --static-prefix
-# /mlflow), then ctest. The servers are stopped on every exit path; the script exits
-# with ctest's exit code and ends with ctest's summary line.
+# /mlflow), nginx in front of the plain one (TLS with a throw-away CA, Basic and Bearer
+# auth under path prefixes, mutual TLS), then ctest. The servers and the proxy are
+# stopped on every exit path; the script exits with ctest's exit code and ends with
+# ctest's summary line.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cleanup() {
+    stop_tls_proxy tls || true
     stop_mlflow_server test || true
     stop_mlflow_server prefix || true
 }
@@ -30,6 +33,11 @@ start_mlflow_server prefix --static-prefix /mlflow
 prefix_uri=$MLFLOW_TRACKING_URI
 start_mlflow_server test
 plain_uri=$MLFLOW_TRACKING_URI
+# MLflow "as deployed": nginx with TLS and auth in front of the plain server. Exports
+# MLFLOWPP_TEST_TLS_URI, MLFLOWPP_TEST_MTLS_URI, MLFLOWPP_TEST_TLS_CA,
+# MLFLOWPP_TEST_TLS_CLIENT_CERT/_KEY, MLFLOWPP_TEST_BASIC_USER/_PASSWORD and
+# MLFLOWPP_TEST_BEARER_TOKEN (see docs/env.md).
+start_tls_proxy tls "$plain_uri"
 
 # What the tests read (see tests/).
 export MLFLOWPP_TEST_TRACKING_URI="$plain_uri"
@@ -39,6 +47,7 @@ export MLFLOWPP_PYTHON="$VENV/bin/python"
 export MLFLOWPP_REQUIRE_SERVER=1
 log "MLFLOWPP_TEST_TRACKING_URI=$MLFLOWPP_TEST_TRACKING_URI"
 log "MLFLOWPP_TEST_PREFIX_TRACKING_URI=$MLFLOWPP_TEST_PREFIX_TRACKING_URI"
+log "MLFLOWPP_TEST_TLS_URI=$MLFLOWPP_TEST_TLS_URI (/basic, /bearer), MLFLOWPP_TEST_MTLS_URI=$MLFLOWPP_TEST_MTLS_URI"
 log "MLFLOWPP_PYTHON=$MLFLOWPP_PYTHON"
 
 # Run ctest, keeping its output (for the summary line) and its exit code.

@@ -26,6 +26,27 @@ bool is_retryable_status(long status) noexcept {
   return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
+bool is_retryable_transport_error(int curl_code) noexcept {
+  switch (curl_code) {
+    case 1:   // CURLE_UNSUPPORTED_PROTOCOL
+    case 3:   // CURLE_URL_MALFORMAT
+    case 42:  // CURLE_ABORTED_BY_CALLBACK (our own deadline)
+    case 58:  // CURLE_SSL_CERTPROBLEM (client certificate)
+    case 59:  // CURLE_SSL_CIPHER
+    case 60:  // CURLE_PEER_FAILED_VERIFICATION
+    case 66:  // CURLE_SSL_ENGINE_INITFAILED
+    case 77:  // CURLE_SSL_CACERT_BADFILE
+    case 80:  // CURLE_SSL_SHUTDOWN_FAILED
+    case 82:  // CURLE_SSL_CRL_BADFILE
+    case 83:  // CURLE_SSL_ISSUER_ERROR
+    case 90:  // CURLE_SSL_PINNEDPUBKEYNOTMATCH
+    case 91:  // CURLE_SSL_INVALIDCERTSTATUS
+      return false;
+    default:
+      return true;
+  }
+}
+
 const char* error_code_for_status(long status) noexcept {
   switch (status) {
     case 400:
@@ -127,16 +148,20 @@ bool wait(const CallHooks* hooks, std::chrono::milliseconds d) {
   return !aborted(hooks);
 }
 
-[[noreturn]] void throw_server_error(const HttpRequest& req, const HttpResponse& resp) {
+[[noreturn]] void throw_server_error(const char* method, const std::string& url, const HttpResponse& resp) {
   auto parsed = parse_error_body(resp.body);
   std::string code =
       parsed.parsed && !parsed.error_code.empty() ? parsed.error_code : error_code_for_status(resp.status);
   std::string message = parsed.parsed ? parsed.message : resp.body.substr(0, 500);
-  // Keep the endpoint path, drop scheme/host (and with them any userinfo).
-  std::string where = redact_url(req.url);
-  throw ServerError(
-      static_cast<int>(resp.status), code, message,
-      fmt::format("MLflow {} {} failed: HTTP {} {}: {}", req.method, where, resp.status, code, message));
+  // what(): the URL without credentials and a one-line summary of the message (a proxy's
+  // HTML page, say); server_message() keeps the text itself.
+  std::string summary = message;
+  for (char& c : summary)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (summary.size() > 200) summary = summary.substr(0, 197) + "...";
+  throw ServerError(static_cast<int>(resp.status), code, message,
+                    fmt::format("MLflow {} {} failed: HTTP {} {}: {}", method, redact_url(url), resp.status,
+                                code, summary));
 }
 
 }  // namespace
@@ -157,8 +182,9 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
         if (auto ra = parse_retry_after(resp.retry_after, std::chrono::system_clock::now()))
           delay = std::min(*ra, policy.max_backoff);
       }
-    } catch (const TransportError&) {
-      if (attempt >= policy.max_retries || aborted(hooks)) throw;
+    } catch (const TransportError& e) {
+      if (attempt >= policy.max_retries || aborted(hooks) || !is_retryable_transport_error(e.curl_code()))
+        throw;
       delay = policy.backoff(attempt + 1, jitter_uniform());
     }
     if (!wait(hooks, delay)) {
@@ -178,13 +204,9 @@ std::string RestClient::call(const char* method, std::string_view endpoint, std:
   req.headers.emplace_back("Content-Type: application/json");
   req.headers.emplace_back("Accept: application/json");
   req.body = std::move(json_body);
+  std::string url = req.url;
   HttpResponse resp = send_with_retries(std::move(req), hooks);
-  if (resp.status < 200 || resp.status >= 300) {
-    HttpRequest shown;
-    shown.method = method;
-    shown.url = std::string(endpoint);
-    throw_server_error(shown, resp);
-  }
+  if (resp.status < 200 || resp.status >= 300) throw_server_error(method, url, resp);
   return std::move(resp.body);
 }
 
@@ -204,13 +226,9 @@ std::string RestClient::get(std::string_view endpoint,
   }
   req.headers = common_headers_;
   req.headers.emplace_back("Accept: application/json");
+  std::string url = req.url;
   HttpResponse resp = send_with_retries(std::move(req), hooks);
-  if (resp.status < 200 || resp.status >= 300) {
-    HttpRequest shown;
-    shown.method = "GET";
-    shown.url = std::string(endpoint);
-    throw_server_error(shown, resp);
-  }
+  if (resp.status < 200 || resp.status >= 300) throw_server_error("GET", url, resp);
   return std::move(resp.body);
 }
 

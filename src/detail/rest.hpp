@@ -30,6 +30,9 @@ struct CallHooks {
 
 /// True for the statuses the retry policy retries: 408, 429, 500, 502, 503, 504.
 bool is_retryable_status(long status) noexcept;
+/// False for transport failures that another attempt cannot fix: TLS verification and
+/// certificate problems, malformed URLs, unsupported protocols, an abort by the caller.
+bool is_retryable_transport_error(int curl_code) noexcept;
 /// The error code the Python client derives from a status when the body is not JSON.
 const char* error_code_for_status(long status) noexcept;
 /// Seconds (or an HTTP date) → wait; std::nullopt when unparseable.

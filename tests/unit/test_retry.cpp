@@ -134,6 +134,20 @@ TEST_CASE("connection failures are retried, then raised as TransportError", "[re
   CHECK(calls == 4);
 }
 
+TEST_CASE("TLS and URL failures are not retried: another attempt cannot fix them", "[retry]") {
+  for (int code : {60, 58, 77, 1, 3}) {
+    Rig rig;
+    int calls = 0;
+    rig.transport->set_handler([&](const HttpRequest&) -> HttpResponse {
+      ++calls;
+      throw TransportError(code, "tls");
+    });
+    INFO(code);
+    CHECK_THROWS_AS(rig.rest.call("GET", "/x", "", &rig.hooks), TransportError);
+    CHECK(calls == 1);
+  }
+}
+
 TEST_CASE("an interrupted wait abandons the call", "[retry]") {
   Rig rig;
   rig.hooks.sleep = [](milliseconds) { return false; };
