@@ -55,7 +55,7 @@ MLFLOWPP_SYSTEM_PACKAGES=(
     build-essential cmake pkg-config git curl ca-certificates
     python3 python3-venv
     libcurl4-openssl-dev libsimdjson-dev libfmt-dev libzstd-dev catch2 clang-format
-    nginx openssl
+    nginx openssl clang libclang-rt-14-dev
 )
 
 # True if the Debian package $1 is installed.
@@ -576,4 +576,21 @@ build_project() {
         -DMLFLOWPP_BUILD_TESTS=ON -DMLFLOWPP_BUILD_EXAMPLES=ON
     log "building with $(nproc) jobs"
     cmake --build "$BUILD_DIR" -j"$(nproc)"
+}
+
+# build_variant DIR CMAKE_ARGS... — configure and build the test programs in another build
+# directory (sanitizer and fuzzer builds), with the same generator choice as build_project.
+build_variant() {
+    local dir=$1 gen_args=()
+    shift
+    if [[ -f $dir/CMakeCache.txt ]]; then
+        gen_args=(-G "$(sed -n 's/^CMAKE_GENERATOR:INTERNAL=//p' "$dir/CMakeCache.txt")")
+    elif command -v ninja >/dev/null 2>&1; then
+        gen_args=(-G Ninja)
+    fi
+    log "configuring $dir ($*)"
+    cmake -S "$ROOT" -B "$dir" "${gen_args[@]}" -DMLFLOWPP_BUILD_EXAMPLES=OFF \
+        -DMLFLOWPP_BUILD_BENCHMARKS=OFF -DMLFLOWPP_INSTALL=OFF "$@" >/dev/null
+    log "building $dir"
+    cmake --build "$dir" -j"$(nproc)"
 }

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <exception>
 
+#include "detail/http.hpp"
+
 namespace mlflowpp {
 
 namespace {
@@ -14,7 +16,10 @@ int64_t now_ms() {
 }  // namespace
 
 ActiveRun::ActiveRun(Client client, RunInfo info)
-    : client_(std::move(client)), info_(std::move(info)), uncaught_at_start_(std::uncaught_exceptions()) {
+    : client_(std::move(client)),
+      info_(std::move(info)),
+      uncaught_at_start_(std::uncaught_exceptions()),
+      fork_generation_(detail::fork_generation()) {
   handle_ = client_.async_logger().handle_for(info_.run_id);
 }
 
@@ -23,6 +28,7 @@ ActiveRun::ActiveRun(ActiveRun&& other) noexcept
       info_(std::move(other.info_)),
       handle_(other.handle_),
       uncaught_at_start_(other.uncaught_at_start_),
+      fork_generation_(other.fork_generation_),
       ended_(other.ended_),
       end_result_(std::move(other.end_result_)) {
   other.ended_ = true;  // the moved-from handle never ends the run
@@ -36,6 +42,7 @@ ActiveRun& ActiveRun::operator=(ActiveRun&& other) noexcept {
     info_ = std::move(other.info_);
     handle_ = other.handle_;
     uncaught_at_start_ = other.uncaught_at_start_;
+    fork_generation_ = other.fork_generation_;
     ended_ = other.ended_;
     end_result_ = std::move(other.end_result_);
     other.ended_ = true;
@@ -45,6 +52,7 @@ ActiveRun& ActiveRun::operator=(ActiveRun&& other) noexcept {
 
 ActiveRun::~ActiveRun() {
   if (ended_ || info_.run_id.empty()) return;
+  if (detail::fork_generation() != fork_generation_) return;  // a forked child: the parent's run
   const bool unwinding = std::uncaught_exceptions() > uncaught_at_start_;
   EndRunResult r = end(unwinding ? RunStatus::kFailed : RunStatus::kFinished);
   if (!r.status_set) {

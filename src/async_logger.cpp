@@ -51,7 +51,10 @@ const char* kind_name(LogError::Kind k) {
 LoggerCore::LoggerCore(LoggerDeps deps) : deps_(std::move(deps)), fork_generation_(fork_generation()) {
   auto& o = deps_.options;
   if (o.queue_capacity < 16) o.queue_capacity = 16;
-  if (o.wake_threshold < 1) o.wake_threshold = 1;
+  // The early wake must be reachable: at most half the queue (else a small queue would
+  // fill and drop while the worker sleeps). A zero delay would make the idle worker spin.
+  o.wake_threshold = std::max<std::size_t>(1, std::min(o.wake_threshold, o.queue_capacity / 2));
+  if (o.max_batch_delay < std::chrono::milliseconds(1)) o.max_batch_delay = std::chrono::milliseconds(1);
   if (!deps_.now_ms) deps_.now_ms = system_now_ms;
   warm_up_json();
   ring_.resize(o.queue_capacity);
@@ -63,6 +66,7 @@ LoggerCore::~LoggerCore() { shutdown(deps_.options.end_run_flush_timeout); }
 bool LoggerCore::forked() const noexcept { return fork_generation() != fork_generation_; }
 
 uint32_t LoggerCore::handle_for(std::string_view run_id) {
+  if (forked()) return 0;  // a parent thread may have held the mutex at the fork
   std::lock_guard<std::mutex> lk(runs_mu_);
   auto it = run_index_.find(std::string(run_id));
   if (it != run_index_.end()) return it->second;
@@ -74,6 +78,7 @@ uint32_t LoggerCore::handle_for(std::string_view run_id) {
 }
 
 void LoggerCore::count_run(uint32_t run, uint64_t delivered, uint64_t rejected, uint64_t dropped) noexcept {
+  if (forked()) return;
   std::lock_guard<std::mutex> lk(runs_mu_);
   if (run >= run_counts_.size()) return;
   run_counts_[run].delivered += delivered;
@@ -82,6 +87,7 @@ void LoggerCore::count_run(uint32_t run, uint64_t delivered, uint64_t rejected, 
 }
 
 RunLogStats LoggerCore::run_stats(uint32_t run) const noexcept {
+  if (forked()) return {};
   std::lock_guard<std::mutex> lk(runs_mu_);
   return run < run_counts_.size() ? run_counts_[run] : RunLogStats{};
 }
@@ -99,9 +105,7 @@ void LoggerCore::enqueue(ItemKind kind, uint32_t run, std::string_view key, doub
     const std::size_t cap = ring_.size();
     bool drop = false;
     if (stop_) {
-      ++enqueued_;  // accepted and at once accounted for as dropped at shutdown
-      ++completed_;
-      ++dropped_after_stop_;
+      ++dropped_after_stop_;  // outside the flush sequence; reported as enqueued + dropped
       drop = true;
     } else if (count_ == cap) {
       if (deps_.options.overflow_policy == OverflowPolicy::kBlock) {
@@ -113,6 +117,7 @@ void LoggerCore::enqueue(ItemKind kind, uint32_t run, std::string_view key, doub
         drop = true;
       }
     }
+    if (drop && !stop_) cv_worker_.notify_one();  // full: make sure the worker is draining
     if (!drop) {
       Item& it = ring_[(head_ + count_) % cap];
       try {
@@ -135,7 +140,7 @@ void LoggerCore::enqueue(ItemKind kind, uint32_t run, std::string_view key, doub
         ++count_;
         ++enqueued_;
         if (count_ > high_water_) high_water_ = count_;
-        wake = count_ == deps_.options.wake_threshold;
+        wake = count_ >= deps_.options.wake_threshold;
       }
     }
     if (drop) {
@@ -353,6 +358,10 @@ void LoggerCore::send_chunk(uint32_t run, const std::string& run_id, Chunk& chun
                                e.http_status(), e.error_code(), e.server_message());
     }
     report(std::move(le));
+  } catch (const ParseError&) {
+    // The server answered 2xx: the batch is stored even if its (empty) answer is odd.
+    delivered_.fetch_add(count, std::memory_order_relaxed);
+    count_run(run, count, 0, 0);
   } catch (const TransportError& e) {
     drop(e.what(), 0, {});
   } catch (const std::exception& e) {
@@ -387,6 +396,14 @@ void LoggerCore::report(LogError error) {
   }
 }
 
+FlushResult LoggerCore::forked_result() const noexcept {
+  // In a forked child nothing is ever delivered and no mutex may be taken.
+  FlushResult r;
+  r.complete = false;
+  r.dropped = dropped_after_fork_.load();
+  return r;
+}
+
 FlushResult LoggerCore::result(bool complete, uint64_t pending) const noexcept {
   FlushResult r;
   r.complete = complete;
@@ -404,7 +421,7 @@ FlushResult LoggerCore::result(bool complete, uint64_t pending) const noexcept {
 }
 
 FlushResult LoggerCore::flush(std::chrono::milliseconds timeout) noexcept {
-  if (forked()) return result(false, 0);
+  if (forked()) return forked_result();
   uint64_t target = 0, done = 0;
   {
     std::unique_lock<std::mutex> lk(mu_);
@@ -420,7 +437,7 @@ FlushResult LoggerCore::flush(std::chrono::milliseconds timeout) noexcept {
 }
 
 FlushResult LoggerCore::shutdown(std::chrono::milliseconds deadline) noexcept {
-  if (forked()) return result(false, 0);
+  if (forked()) return forked_result();
   std::call_once(shutdown_once_, [&] {
     const auto until = std::chrono::steady_clock::now() + deadline;
     {
@@ -463,15 +480,25 @@ FlushResult LoggerCore::shutdown(std::chrono::milliseconds deadline) noexcept {
       le.message = fmt::format("{} item(s) dropped: not delivered by the shutdown deadline", le.items);
       report(std::move(le));
     }
+    // Release the callback: it may own (capture) the Client that owns this logger.
+    ErrorCallback released;
+    {
+      std::lock_guard<std::mutex> lk(callback_mu_);
+      released.swap(callback_);
+    }
   });
   return shutdown_result_;
 }
 
 LoggerStats LoggerCore::stats() const noexcept {
   LoggerStats s;
+  if (forked()) {
+    s.dropped_after_fork = dropped_after_fork_.load();
+    return s;
+  }
   {
     std::lock_guard<std::mutex> lk(mu_);
-    s.enqueued = enqueued_;
+    s.enqueued = enqueued_ + dropped_after_stop_;  // post-shutdown calls: enqueued and dropped
     s.dropped_queue_full = dropped_queue_full_;
     s.queue_high_water = high_water_;
     s.dropped_shutdown = dropped_after_stop_;

@@ -40,11 +40,11 @@ void check_max_results(int64_t v, int64_t max, const char* what) {
 
 }  // namespace
 
-
 Client::Client(ClientOptions options) : Client(options, nullptr) {}
 
 Client::Client(ClientOptions options, std::shared_ptr<detail::Transport> transport)
     : impl_(std::make_shared<Impl>()) {
+  options.tracking_uri = detail::take_userinfo(options.tracking_uri, options.username, options.password);
   options.validate();
   detail::warm_up_json();
   while (!options.tracking_uri.empty() && options.tracking_uri.back() == '/') options.tracking_uri.pop_back();
@@ -286,12 +286,24 @@ ActiveRun Client::start_run(StartRunOptions o) {
     resume = env_or_empty("MLFLOW_RUN_ID");
     if (!resume.empty()) unsetenv("MLFLOW_RUN_ID");  // read once, as the Python client does
   }
+  // Tags as the Python fluent API resolves them: the system (context) tags, overridden by
+  // the user's tags, overridden by the explicit arguments (parent run, description).
+  std::vector<RunTag> explicit_tags;
+  if (!o.parent_run_id.empty()) explicit_tags.push_back({"mlflow.parentRunId", o.parent_run_id});
+  if (!o.description.empty()) explicit_tags.push_back({"mlflow.note.content", o.description});
+  for (const auto& t : o.tags) {
+    detail::throw_if(detail::check_key("tag", t.key));
+    detail::throw_if(detail::check_value("tag", t.key, t.value, detail::kMaxTagValueLength));
+  }
+
   if (!resume.empty()) {
     Run existing = get_run(resume);
     if (existing.info.lifecycle_stage == "deleted")
       throw InvalidArgumentError(fmt::format("cannot resume run {}: it is deleted", resume));
+    std::vector<RunTag> tags = o.tags;
+    for (auto& t : explicit_tags) detail::merge_tag(tags, std::move(t));
     RunInfo info = update_run(resume, RunStatus::kRunning, std::nullopt, o.run_name);
-    if (!o.tags.empty()) log_batch(resume, {}, {}, o.tags);
+    if (!tags.empty()) log_batch(resume, {}, {}, tags);
     return ActiveRun(*this, info);
   }
 
@@ -316,18 +328,11 @@ ActiveRun Client::start_run(StartRunOptions o) {
 
   std::vector<RunTag> tags;
   if (o.system_tags) tags = detail::system_tags(impl_->options.username);
-  if (!o.run_name.empty()) tags.push_back({"mlflow.runName", o.run_name});
-  if (!o.parent_run_id.empty()) tags.push_back({"mlflow.parentRunId", o.parent_run_id});
-  if (!o.description.empty()) tags.push_back({"mlflow.note.content", o.description});
-  for (const auto& t : o.tags) {  // user tags override system tags of the same key
-    bool replaced = false;
-    for (auto& existing : tags)
-      if (existing.key == t.key) {
-        existing.value = t.value;
-        replaced = true;
-      }
-    if (!replaced) tags.push_back(t);
-  }
+  for (const auto& t : o.tags) detail::merge_tag(tags, t);
+  for (auto& t : explicit_tags) detail::merge_tag(tags, std::move(t));
+  // The run name is the explicit argument; the server sets mlflow.runName from it (a
+  // differing mlflow.runName tag would be refused with 400).
+  if (!o.run_name.empty()) detail::merge_tag(tags, {"mlflow.runName", o.run_name});
   CreateRunOptions create;
   create.run_name = o.run_name;
   create.tags = std::move(tags);

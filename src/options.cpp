@@ -138,7 +138,7 @@ void ClientOptions::validate() const {
     throw InvalidArgumentError(fmt::format(
         "tracking URI scheme '{}' is not supported: mlflowpp talks to an MLflow server over http:// or "
         "https:// (local file/sqlite/databricks URIs are not supported)",
-        scheme.empty() ? tracking_uri.substr(0, tracking_uri.find(':')) : scheme));
+        scheme.empty() ? std::string("(none)") : scheme));
   if (tracking_uri.size() <= scheme_end + 3)
     throw InvalidArgumentError("tracking URI has no host: '" + tracking_uri + "'");
   if (retry.max_retries < 0 || retry.max_retries > 10)

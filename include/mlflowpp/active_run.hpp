@@ -42,7 +42,8 @@ class ActiveRun {
   ActiveRun(const ActiveRun&) = delete;
   ActiveRun& operator=(const ActiveRun&) = delete;
   /// Ends the run unless end() was called: FINISHED, or FAILED during stack unwinding.
-  /// Never throws; a failure to set the status is printed to stderr.
+  /// Never throws; a failure to set the status is printed to stderr. In a forked child
+  /// the destructor does nothing: the run belongs to the parent process.
   ~ActiveRun();
 
   const std::string& run_id() const noexcept { return info_.run_id; }
@@ -87,6 +88,7 @@ class ActiveRun {
   RunInfo info_;
   AsyncLogger::RunHandle handle_ = 0;
   int uncaught_at_start_ = 0;
+  uint64_t fork_generation_ = 0;
   bool ended_ = false;
   EndRunResult end_result_;
 };

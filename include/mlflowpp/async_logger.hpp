@@ -40,7 +40,7 @@ struct LoggerStats {
   uint64_t enqueued = 0;            ///< items accepted into the queue
   uint64_t delivered = 0;           ///< items the server acknowledged
   uint64_t rejected_invalid = 0;    ///< refused on the client (bad key, too long, ts < 0)
-  uint64_t rejected_by_server = 0;  ///< refused by the server (4xx other than 408/429)
+  uint64_t rejected_by_server = 0;  ///< refused by the server (an error status not retried)
   uint64_t dropped_queue_full = 0;  ///< not enqueued: the queue was full
   uint64_t dropped_transient = 0;   ///< transient failures outlasted the retry budget
   uint64_t dropped_shutdown = 0;    ///< still queued or in flight at the shutdown deadline
@@ -93,7 +93,7 @@ using ErrorCallback = std::function<void(const LogError&)>;
 struct RunLogStats {
   uint64_t delivered = 0;
   uint64_t rejected = 0;  ///< invalid on the client, or refused by the server
-  uint64_t dropped = 0;   ///< queue full, retries exhausted, shutdown, after fork
+  uint64_t dropped = 0;   ///< queue full, retries exhausted, shutdown (not: after fork)
 };
 
 /// Asynchronous, batching logger. Obtain it from Client::async_logger(); ActiveRun uses
@@ -133,9 +133,11 @@ class AsyncLogger {
   /// until `timeout`. Sends queued items at once (does not wait for max_batch_delay).
   FlushResult flush(std::chrono::milliseconds timeout = std::chrono::minutes(5)) noexcept;
 
-  /// Flushes what it can, stops the worker and returns within `deadline` (plus the few
-  /// milliseconds an aborted transfer takes to unwind), even when the server hangs.
-  /// What is left is counted in dropped_shutdown. Idempotent; later log calls drop.
+  /// Flushes what it can, stops the worker and returns within `deadline`, even when the
+  /// server hangs — plus up to about one second: libcurl checks the abort flag of a
+  /// stalled transfer about once a second. What is left is counted in dropped_shutdown.
+  /// Idempotent; later log calls drop (counted as enqueued and dropped_shutdown). Releases
+  /// the error callback.
   FlushResult shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(30)) noexcept;
 
   /// A snapshot of the counters (all runs).
@@ -144,8 +146,10 @@ class AsyncLogger {
   /// What became of the items of one run so far (pending items are in none of the counts).
   RunLogStats run_stats(RunHandle run) const noexcept;
 
-  /// Sets the callback for refused and dropped items (run on the worker thread; must not
-  /// call back into this logger's flush/shutdown). Pass nullptr to remove it.
+  /// Sets the callback for refused and dropped items. It runs on the worker thread and
+  /// must not call this logger's flush or shutdown, nor own (capture by value) the Client
+  /// that owns this logger: that is a reference cycle, and destroying the last copy of the
+  /// Client from the worker thread is not supported. Pass nullptr to remove it.
   void set_error_callback(ErrorCallback callback);
 
  private:

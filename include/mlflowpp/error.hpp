@@ -70,11 +70,16 @@ class ServerError : public Error {
 /// CURLcode as an int (0 when the failure did not come from libcurl).
 class TransportError : public Error {
  public:
-  TransportError(int curl_code, const std::string& what) : Error(what), curl_code_(curl_code) {}
+  TransportError(int curl_code, const std::string& what, bool request_sent = true)
+      : Error(what), curl_code_(curl_code), request_sent_(request_sent) {}
   int curl_code() const noexcept { return curl_code_; }
+  /// False when no byte of the request reached the server (e.g. connection refused, DNS or
+  /// TLS handshake failure): the server certainly did not act on it.
+  bool request_sent() const noexcept { return request_sent_; }
 
  private:
   int curl_code_;
+  bool request_sent_;
 };
 
 /// The server answered 2xx but the body could not be read as the expected JSON.

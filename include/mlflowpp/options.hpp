@@ -14,18 +14,24 @@ namespace mlflowpp {
 
 /// How transient failures are retried: the Python client's policy (urllib3 Retry).
 ///
-/// Retried: connection errors, timeouts and HTTP 408, 429, 500, 502, 503, 504.
+/// Retried: connection errors, timeouts and HTTP 408, 429, 500, 502, 503, 504 — except for
+/// POSTs the server does not apply idempotently (creating a run or an experiment,
+/// deleting a tag, ...), which are resent only on 408 and 429 and when the request never
+/// reached the server, as MLflow 3.18's Python client does. TLS verification failures
+/// and malformed URLs are not retried.
 /// Before retry n (1-based) the client waits 0 s when n == 1, otherwise
 /// `backoff_factor · 2^(n−1) + U[0, backoff_jitter)` seconds, capped at `max_backoff`;
-/// a `Retry-After` header (seconds or an HTTP date) on 429 and 503 replaces the computed
-/// wait when `respect_retry_after` is set (also capped at `max_backoff`).
+/// a `Retry-After` header (seconds or an HTTP date) on a retried answer replaces the
+/// computed wait when `respect_retry_after` is set (capped at `max_retry_after`).
 /// With the defaults: 0, 4, 8, 16, 32, 64, 120 s — about four minutes in all.
 struct RetryPolicy {
   int max_retries = 7;                            ///< MLFLOW_HTTP_REQUEST_MAX_RETRIES, 0..10
   double backoff_factor = 2.0;                    ///< MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, s, 0..120
   double backoff_jitter = 1.0;                    ///< MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, s
   std::chrono::milliseconds max_backoff{120000};  ///< cap of one wait
-  bool respect_retry_after = true;                ///< MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER
+  /// Cap of a wait the server asks for with Retry-After (urllib3's default: 6 hours).
+  std::chrono::milliseconds max_retry_after{std::chrono::hours(6)};
+  bool respect_retry_after = true;  ///< MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER
 
   /// The wait before retry `retry_number` (1-based), given a uniform random `u` in [0, 1)
   /// for the jitter. Pure function; used by the client and by tests.

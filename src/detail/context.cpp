@@ -55,6 +55,16 @@ std::string git_commit() {
   return out;
 }
 
+void merge_tag(std::vector<RunTag>& tags, RunTag tag) {
+  for (auto& t : tags) {
+    if (t.key == tag.key) {
+      t.value = std::move(tag.value);
+      return;
+    }
+  }
+  tags.push_back(std::move(tag));
+}
+
 std::vector<RunTag> system_tags(const std::string& username) {
   std::vector<RunTag> tags;
   tags.push_back({"mlflow.user", current_user(username)});
@@ -62,7 +72,7 @@ std::vector<RunTag> system_tags(const std::string& username) {
   tags.push_back({"mlflow.source.type", "LOCAL"});
   if (auto commit = git_commit(); !commit.empty()) tags.push_back({"mlflow.source.git.commit", commit});
   if (const char* ctx = std::getenv("MLFLOW_RUN_CONTEXT"); ctx != nullptr && *ctx != '\0') {
-    for (auto& t : parse_string_map(ctx, "MLFLOW_RUN_CONTEXT")) tags.push_back(std::move(t));
+    for (auto& t : parse_string_map(ctx, "MLFLOW_RUN_CONTEXT")) merge_tag(tags, std::move(t));
   }
   return tags;
 }

@@ -14,6 +14,8 @@ std::string current_user(const std::string& username);
 std::string source_name();
 /// HEAD commit of the git checkout containing the running executable, or "".
 std::string git_commit();
+/// Sets `tag` in `tags`: replaces the value of an existing key, else appends.
+void merge_tag(std::vector<RunTag>& tags, RunTag tag);
 /// mlflow.user, mlflow.source.name, mlflow.source.type=LOCAL, mlflow.source.git.commit
 /// (inside a git checkout), then the tags of MLFLOW_RUN_CONTEXT (a JSON object).
 std::vector<RunTag> system_tags(const std::string& username);

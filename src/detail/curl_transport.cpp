@@ -2,6 +2,10 @@
 #include <fmt/format.h>
 #include <pthread.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <vector>
 
@@ -17,24 +21,80 @@ std::atomic<uint64_t> g_fork_generation{0};
 
 void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
 
+// Registered when the library is loaded, so that every logger, transport and run knows
+// whether it is in a forked child, whichever of them exists first (this file defines
+// fork_generation(), which they all use, so it is always linked in).
+__attribute__((constructor)) void register_fork_handler() { pthread_atfork(nullptr, nullptr, on_fork_child); }
+
 void global_init_once() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    pthread_atfork(nullptr, nullptr, on_fork_child);
-  });
-}
-
-size_t write_cb(char* ptr, size_t size, size_t nmemb, void* userdata) {
-  auto* out = static_cast<std::string*>(userdata);
-  out->append(ptr, size * nmemb);
-  return size * nmemb;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 struct HeaderSink {
+  long status = 0;  ///< from the status line of the latest response
   std::string content_type;
   std::string retry_after;
+  int64_t content_length = -1;
+  std::string etag;
 };
+
+/// Where the answer's body goes: `body`, or `sink` for a 2xx answer of a download.
+/// Exceptions thrown by the sink (or the user's progress callback) cannot cross libcurl's
+/// C frames: they are kept in `error` and rethrown once curl_easy_perform returns.
+struct TransferCtx {
+  std::string* body = nullptr;
+  BodySink* sink = nullptr;
+  BodySource* source = nullptr;
+  const HeaderSink* headers = nullptr;
+  const std::atomic<bool>* abort = nullptr;
+  const TransferProgressFn* progress = nullptr;
+  int64_t last_done = -1;
+  int64_t last_total = -2;
+  std::exception_ptr error;
+};
+
+// Error bodies are short JSON; a misrouted download must not fill memory with one.
+constexpr std::size_t kMaxErrorBody = 1 << 20;
+
+size_t write_cb(char* ptr, size_t size, size_t nmemb, void* userdata) {
+  auto* ctx = static_cast<TransferCtx*>(userdata);
+  const size_t n = size * nmemb;
+  if (ctx->sink != nullptr && ctx->headers->status >= 200 && ctx->headers->status < 300) {
+    try {
+      ctx->sink->write(ptr, n);
+    } catch (...) {
+      ctx->error = std::current_exception();
+      return 0;  // CURLE_WRITE_ERROR; the kept exception is what the caller sees
+    }
+    return n;
+  }
+  if (ctx->sink == nullptr || ctx->body->size() < kMaxErrorBody) ctx->body->append(ptr, n);
+  return n;
+}
+
+size_t read_cb(char* buffer, size_t size, size_t nitems, void* userdata) {
+  auto* ctx = static_cast<TransferCtx*>(userdata);
+  try {
+    return ctx->source->read(buffer, size * nitems);
+  } catch (...) {
+    ctx->error = std::current_exception();
+    return CURL_READFUNC_ABORT;
+  }
+}
+
+// libcurl rewinds the upload on redirects (and some auth exchanges).
+int seek_cb(void* userdata, curl_off_t offset, int origin) {
+  auto* ctx = static_cast<TransferCtx*>(userdata);
+  if (offset != 0 || origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  try {
+    ctx->source->rewind();
+  } catch (...) {
+    ctx->error = std::current_exception();
+    return CURL_SEEKFUNC_FAIL;
+  }
+  return CURL_SEEKFUNC_OK;
+}
 
 bool header_is(const char* line, size_t len, std::string_view name) {
   if (len <= name.size() || line[name.size()] != ':') return false;
@@ -58,6 +118,20 @@ size_t header_cb(char* buffer, size_t size, size_t nitems, void* userdata) {
   size_t len = size * nitems;
   if (len >= 5 && std::string_view(buffer, 5) == "HTTP/") {
     *sink = HeaderSink{};  // a new response (after a redirect or 100-continue)
+    // "HTTP/1.1 200 OK", "HTTP/2 200": the status follows the first space.
+    size_t i = 5;
+    while (i < len && buffer[i] != ' ') ++i;
+    while (i < len && buffer[i] == ' ') ++i;
+    long status = 0;
+    for (; i < len && buffer[i] >= '0' && buffer[i] <= '9'; ++i) status = status * 10 + (buffer[i] - '0');
+    sink->status = status;
+  } else if (header_is(buffer, len, "content-length")) {
+    const std::string v = header_value(buffer, len, 14);
+    char* end = nullptr;
+    const long long n = std::strtoll(v.c_str(), &end, 10);
+    sink->content_length = (!v.empty() && end != nullptr && *end == '\0' && n >= 0) ? n : -1;
+  } else if (header_is(buffer, len, "etag")) {
+    sink->etag = header_value(buffer, len, 4);
   } else if (header_is(buffer, len, "content-type")) {
     sink->content_type = header_value(buffer, len, 12);
   } else if (header_is(buffer, len, "retry-after")) {
@@ -66,10 +140,39 @@ size_t header_cb(char* buffer, size_t size, size_t nitems, void* userdata) {
   return len;
 }
 
-int progress_cb(void* clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* abort = static_cast<const std::atomic<bool>*>(clientp);
-  return (abort != nullptr && abort->load(std::memory_order_relaxed)) ? 1 : 0;
+int progress_cb(void* clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t /*ultotal*/,
+                curl_off_t ulnow) {
+  auto* ctx = static_cast<TransferCtx*>(clientp);
+  if (ctx->abort != nullptr && ctx->abort->load(std::memory_order_relaxed)) return 1;
+  if (ctx->progress == nullptr || !*ctx->progress) return 0;
+  int64_t done = 0, total = -1;
+  if (ctx->source != nullptr) {
+    done = static_cast<int64_t>(ulnow);
+    total = ctx->source->size();
+  } else {
+    done = static_cast<int64_t>(dlnow);
+    // Before the headers arrive the total is unknown; a non-2xx answer is not the file.
+    const bool ok = ctx->headers->status >= 200 && ctx->headers->status < 300;
+    total = ok ? ctx->headers->content_length : -1;
+    if (!ok) done = 0;
+    if (total < 0 && dltotal > 0 && ok) total = static_cast<int64_t>(dltotal);
+  }
+  if (done == ctx->last_done && total == ctx->last_total) return 0;  // nothing new to say
+  ctx->last_done = done;
+  ctx->last_total = total;
+  try {
+    (*ctx->progress)(done, total);
+  } catch (...) {
+    ctx->error = std::current_exception();
+    return 1;
+  }
+  return 0;
 }
+
+// Larger than libcurl's defaults (64 KiB up, 16 KiB down): fewer system calls and
+// callbacks per byte on multi-GiB artifacts; the memory is fixed, whatever the file size.
+constexpr long kUploadBufferSize = 1L << 20;
+constexpr long kDownloadBufferSize = 512L << 10;
 
 class CurlTransport final : public Transport {
  public:
@@ -94,6 +197,13 @@ class CurlTransport final : public Transport {
 
     HttpResponse resp;
     HeaderSink sink;
+    TransferCtx ctx;
+    ctx.body = &resp.body;
+    ctx.sink = req.download;
+    ctx.source = req.upload;
+    ctx.headers = &sink;
+    ctx.abort = req.abort;
+    ctx.progress = req.progress ? &req.progress : nullptr;
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_slist* headers = nullptr;
     for (const auto& line : req.headers) headers = curl_slist_append(headers, line.c_str());
@@ -110,15 +220,26 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp.body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &ctx);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    auto timeout = req.timeout.count() > 0 ? req.timeout : opts_.request_timeout;
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    // Downloads are taken as stored: no transfer compression, so that the Content-Length
+    // checked against the file is the file's own size.
+    if (req.download == nullptr) curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    if (req.low_speed_time.count() > 0) {
+      // Streamed transfers: no total deadline (it would have to scale with the size);
+      // abandoned when they stall instead.
+      curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
+      curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT,
+                       static_cast<long>(std::max<int64_t>(1, req.low_speed_limit)));
+      curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_time.count()));
+    } else {
+      auto timeout = req.timeout.count() > 0 ? req.timeout : opts_.request_timeout;
+      curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    }
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout.count()));
     if (opts_.allow_redirects) {
       curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
@@ -126,10 +247,10 @@ class CurlTransport final : public Transport {
       // Keep the method and body on 301/302/303, as a REST client expects.
       curl_easy_setopt(h, CURLOPT_POSTREDIR, static_cast<long>(CURL_REDIR_POST_ALL));
     }
-    if (req.abort != nullptr) {
+    if (req.abort != nullptr || req.progress) {
       curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
       curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-      curl_easy_setopt(h, CURLOPT_XFERINFODATA, req.abort);
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, &ctx);
     }
     // TLS
     if (opts_.insecure_tls) {
@@ -140,7 +261,10 @@ class CurlTransport final : public Transport {
     if (!opts_.client_cert_path.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, opts_.client_cert_path.c_str());
     if (!opts_.client_key_path.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, opts_.client_key_path.c_str());
     // Auth: Basic wins when both username and password are set (as in the Python client).
-    if (!opts_.username.empty() && !opts_.password.empty()) {
+    // Presigned URLs of cloud storage get none (send_credentials = false).
+    if (!req.send_credentials) {
+      // nothing: the URL and its headers carry the authorization
+    } else if (!opts_.username.empty() && !opts_.password.empty()) {
       curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
       curl_easy_setopt(h, CURLOPT_USERNAME, opts_.username.c_str());
       curl_easy_setopt(h, CURLOPT_PASSWORD, opts_.password.c_str());
@@ -149,7 +273,18 @@ class CurlTransport final : public Transport {
       curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, opts_.token.c_str());
     }
     // Method and body
-    if (req.method == "GET") {
+    if (req.upload != nullptr) {
+      // Streamed from the source with Content-Length (never chunked): libcurl's UPLOAD is
+      // a PUT; another method keeps the streamed body through CUSTOMREQUEST.
+      curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+      if (req.method != "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+      curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+      curl_easy_setopt(h, CURLOPT_READDATA, &ctx);
+      curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+      curl_easy_setopt(h, CURLOPT_SEEKDATA, &ctx);
+      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.upload->size()));
+      curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBufferSize);
+    } else if (req.method == "GET") {
       curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
@@ -157,27 +292,33 @@ class CurlTransport final : public Transport {
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     }
 
+    if (req.download != nullptr) curl_easy_setopt(h, CURLOPT_BUFFERSIZE, kDownloadBufferSize);
+
     CURLcode rc = curl_easy_perform(h);
+    if (ctx.error) std::rethrow_exception(ctx.error);  // from the sink, source or progress callback
     if (rc != CURLE_OK) {
       std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
       if (rc == CURLE_ABORTED_BY_CALLBACK) detail = "transfer abandoned at the caller's deadline";
+      long request_bytes = 0;  // bytes of the request (headers) that went out
+      curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
       throw TransportError(static_cast<int>(rc),
-                           fmt::format("{} {}: {}", req.method, redact_url(req.url), detail));
+                           fmt::format("{} {}: {}", req.method, redact_url(req.url), detail),
+                           request_bytes > 0);
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
     resp.content_type = std::move(sink.content_type);
     resp.retry_after = std::move(sink.retry_after);
+    resp.content_length = sink.content_length;
+    resp.etag = std::move(sink.etag);
     return resp;
   }
 
  private:
   CURL* acquire() {
-    {
+    // In a forked child the pool (and its mutex, which a parent thread may have held at
+    // the fork) belong to the parent: use a fresh handle and never lock.
+    if (fork_generation() == generation_) {
       std::lock_guard<std::mutex> lk(mu_);
-      if (fork_generation() != generation_) {
-        pool_.clear();  // the parent's handles: abandon, never clean up or reuse
-        generation_ = fork_generation();
-      }
       if (!pool_.empty()) {
         CURL* h = pool_.back();
         pool_.pop_back();
@@ -191,6 +332,12 @@ class CurlTransport final : public Transport {
   }
 
   void release(CURL* h) {
+    // Drop the pointers into perform()'s stack (error buffer, sinks) before pooling.
+    curl_easy_reset(h);
+    if (fork_generation() != generation_) {  // a forked child: never touch the pool's mutex
+      curl_easy_cleanup(h);
+      return;
+    }
     std::lock_guard<std::mutex> lk(mu_);
     if (pool_.size() < 16) {
       pool_.push_back(h);
@@ -203,7 +350,7 @@ class CurlTransport final : public Transport {
   std::string user_agent_;
   std::mutex mu_;
   std::vector<CURL*> pool_;
-  uint64_t generation_ = fork_generation();
+  const uint64_t generation_ = fork_generation();
 };
 
 }  // namespace
@@ -218,8 +365,11 @@ std::string redact_url(const std::string& url) {
   auto scheme = url.find("://");
   if (scheme == std::string::npos) return url;
   auto host_start = scheme + 3;
-  auto path = url.find('/', host_start);
-  auto at = url.rfind('@', path == std::string::npos ? url.size() : path);
+  // The last '@' before any query or fragment: mlflowpp percent-encodes '@' in the paths and
+  // queries it builds, so an '@' there can only close a userinfo — even one whose password
+  // holds an unencoded '/'.
+  auto query = url.find_first_of("?#", host_start);
+  auto at = url.rfind('@', query == std::string::npos ? std::string::npos : query);
   if (at == std::string::npos || at < host_start) return url;
   return url.substr(0, host_start) + "***@" + url.substr(at + 1);
 }

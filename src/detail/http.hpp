@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +14,41 @@
 #include "mlflowpp/options.hpp"
 
 namespace mlflowpp::detail {
+
+/// A request body streamed from somewhere else than memory (artifact uploads: a file or a
+/// region of one). The transport reads it from the first byte to exactly size() bytes and
+/// sends `Content-Length: size()` (never chunked encoding). Errors reading it (the file
+/// shrank, an I/O error) are thrown by read() as mlflowpp::Error and are not retried.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  /// Exact number of bytes the body has (the Content-Length).
+  virtual int64_t size() const = 0;
+  /// Back to the first byte. Called before every attempt (and by libcurl on a redirect).
+  virtual void rewind() = 0;
+  /// Copies up to `n` next bytes into `buf`; returns how many (0 only at the end).
+  virtual std::size_t read(char* buf, std::size_t n) = 0;
+};
+
+/// Where the body of a 2xx answer goes instead of HttpResponse::body (artifact downloads,
+/// streamed to a file). Bodies of other answers (MLflow's JSON errors) still go to
+/// HttpResponse::body. Errors writing (disk full) are thrown by write() as mlflowpp::Error
+/// and are not retried.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  /// Forgets what an earlier attempt wrote. Called before every attempt.
+  virtual void reset() = 0;
+  virtual void write(const char* data, std::size_t n) = 0;
+  /// Bytes written since the last reset().
+  virtual int64_t bytes_written() const = 0;
+};
+
+/// Progress of one attempt of a streamed transfer: bytes moved so far and the total
+/// (-1 when unknown: a download without Content-Length). Restarts from 0 on a retry. Runs
+/// on the thread that performs the request; an exception it throws abandons the transfer
+/// and propagates to the caller (not retried).
+using TransferProgressFn = std::function<void(int64_t done, int64_t total)>;
 
 struct HttpRequest {
   std::string method;                ///< "GET", "POST", "PATCH", "DELETE", "PUT"
@@ -20,13 +58,36 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{0};  ///< whole transfer; 0 = transport default
   /// When set and it becomes true, the transfer is abandoned (TransportError).
   const std::atomic<bool>* abort = nullptr;
+
+  // ---- streaming (artifacts). The pointers are borrowed for the duration of the call
+  // only: a recorded copy of the request must not dereference them later.
+
+  /// Streams the body from here (method PUT, or another method with an upload body);
+  /// `body` is then ignored.
+  BodySource* upload = nullptr;
+  /// Streams the body of a 2xx answer into here instead of HttpResponse::body.
+  BodySink* download = nullptr;
+  /// Called as bytes move (upload: bytes sent of upload->size(); download: bytes received
+  /// of the Content-Length, or -1).
+  TransferProgressFn progress;
+  /// Stall detection instead of a total timeout: when low_speed_time > 0, the transfer has
+  /// no overall deadline (`timeout` is ignored) and is abandoned (TransportError
+  /// CURLE_OPERATION_TIMEDOUT, retried by the policy) when fewer than low_speed_limit
+  /// bytes/s move, on average, for low_speed_time.
+  int64_t low_speed_limit = 0;  ///< bytes per second
+  std::chrono::seconds low_speed_time{0};
+  /// false: send no credentials (presigned URLs of cloud storage, which carry their own
+  /// authorization in the URL and the headers given with it).
+  bool send_credentials = true;
 };
 
 struct HttpResponse {
   long status = 0;
   std::string body;
   std::string content_type;
-  std::string retry_after;  ///< raw Retry-After header value, if any
+  std::string retry_after;      ///< raw Retry-After header value, if any
+  int64_t content_length = -1;  ///< Content-Length of the answer; -1 when absent
+  std::string etag;             ///< raw ETag header value, if any (multipart upload parts)
 };
 
 /// Sends one request and returns the answer (any status). Throws TransportError when no

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <simdjson.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -155,6 +157,14 @@ std::string tag_json(std::string_view key, std::string_view value) { return kv_j
 namespace jsonread {
 
 dom::parser& thread_parser() {
+  // The main thread's thread_local objects are destroyed before objects with static
+  // storage duration, whose destructors (a global Client ending its runs) may still parse
+  // answers: the main thread's parser is therefore never destroyed. Other threads use a
+  // parser that lives as long as the thread.
+  if (static_cast<pid_t>(syscall(SYS_gettid)) == getpid()) {    // the main thread
+    static dom::parser* const main_parser = new dom::parser();  // intentionally never freed
+    return *main_parser;
+  }
   thread_local dom::parser parser;
   return parser;
 }
@@ -390,6 +400,11 @@ void parse_empty_response(const std::string& body, std::string_view what) {
   if (body.empty()) return;  // tolerate an empty 200 for mutations
   (void)parse_object(body, what);
 }
+
+// Build simdjson's dispatch singletons before any other static object of the program, so
+// that they are destroyed after all of them (a global Client, or a unique_ptr/optional
+// holding one, may still validate and parse while it is destroyed at exit).
+__attribute__((constructor(101))) static void mlflowpp_warm_up_json_early() { warm_up_json(); }
 
 void warm_up_json() noexcept {
   try {

@@ -70,6 +70,7 @@ class LoggerCore {
   void count_run(uint32_t run, uint64_t delivered, uint64_t rejected, uint64_t dropped) noexcept;
   void report(LogError error);
   FlushResult result(bool complete, uint64_t pending) const noexcept;
+  FlushResult forked_result() const noexcept;
   bool interruptible_sleep(std::chrono::milliseconds d);
 
   LoggerDeps deps_;

@@ -1,5 +1,6 @@
 #include "detail/rest.hpp"
 
+#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -78,20 +79,88 @@ const char* error_code_for_status(long status) noexcept {
 
 std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
                                                            std::chrono::system_clock::time_point now) {
-  if (value.empty()) return std::nullopt;
+  std::size_t b = value.find_first_not_of(" \t");
+  if (b == std::string::npos) return std::nullopt;
+  std::size_t e = value.find_last_not_of(" \t");
+  const std::string v = value.substr(b, e - b + 1);
   bool digits = true;
-  for (char c : value) digits = digits && c >= '0' && c <= '9';
+  for (char c : v) digits = digits && c >= '0' && c <= '9';
+  std::chrono::milliseconds wait{0};
   if (digits) {
-    if (value.size() > 9) return std::chrono::hours(24);
-    return std::chrono::milliseconds(std::stoll(value) * 1000);
+    wait = v.size() > 9 ? std::chrono::milliseconds(std::chrono::hours(24 * 365))
+                        : std::chrono::milliseconds(std::stoll(v) * 1000);
+  } else {
+    // An HTTP date in any of the forms HTTP allows (RFC 1123, RFC 850, asctime), parsed
+    // by libcurl without regard to the process locale.
+    const time_t when = curl_getdate(v.c_str(), nullptr);
+    if (when == -1) return std::nullopt;
+    // In seconds and clamped: a date centuries away must not overflow a chrono conversion.
+    const time_t now_s = std::chrono::system_clock::to_time_t(now);
+    if (when <= now_s) return std::nullopt;
+    const time_t kYear = 365 * 24 * 3600;
+    wait = std::chrono::seconds(when - now_s > kYear ? kYear : when - now_s);
   }
-  // HTTP date, e.g. "Wed, 21 Oct 2015 07:28:00 GMT"
-  std::tm tm{};
-  const char* end = strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr) return std::nullopt;
-  auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
-  auto diff = std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
-  return diff.count() < 0 ? std::chrono::milliseconds(0) : diff;
+  // As urllib3: a wait of zero (or a date in the past) means "no instruction": use the backoff.
+  if (wait.count() <= 0) return std::nullopt;
+  return wait;
+}
+
+std::string take_userinfo(const std::string& uri, std::string& username, std::string& password) {
+  auto scheme = uri.find("://");
+  if (scheme == std::string::npos) return uri;
+  auto host = scheme + 3;
+  auto authority_end = uri.find_first_of("/?#", host);
+  auto at = uri.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
+  if (at == std::string::npos || at < host) return uri;
+  CURLU* u = curl_url();
+  if (u == nullptr) return uri;
+  std::string out = uri;
+  if (curl_url_set(u, CURLUPART_URL, uri.c_str(), 0) == CURLUE_OK) {
+    char* part = nullptr;
+    if (username.empty() && curl_url_get(u, CURLUPART_USER, &part, CURLU_URLDECODE) == CURLUE_OK)
+      username = part;
+    curl_free(part);
+    part = nullptr;
+    if (password.empty() && curl_url_get(u, CURLUPART_PASSWORD, &part, CURLU_URLDECODE) == CURLUE_OK)
+      password = part;
+    curl_free(part);
+    part = nullptr;
+    curl_url_set(u, CURLUPART_USER, nullptr, 0);
+    curl_url_set(u, CURLUPART_PASSWORD, nullptr, 0);
+    if (curl_url_get(u, CURLUPART_URL, &part, 0) == CURLUE_OK) out = part;
+    curl_free(part);
+  } else {
+    out = uri.substr(0, host) + uri.substr(at + 1);  // unparseable: at least drop the userinfo
+  }
+  curl_url_cleanup(u);
+  return out;
+}
+
+bool is_retry_safe_post(std::string_view endpoint) noexcept {
+  // MLflow 3.18's Python client (rest_utils._RETRY_SAFE_POST_RESPONSES): reads, and writes
+  // the server applies idempotently. Other POSTs (create run/experiment, delete or rename
+  // an experiment, delete a tag, log inputs, registry creations...) are resent only when
+  // the server certainly did not process them.
+  static constexpr std::string_view kSafe[] = {
+      "/mlflow/experiments/search",
+      "/mlflow/runs/search",
+      "/mlflow/logged-models/search",
+      "/mlflow/registered-models/get-latest-versions",
+      "/mlflow/runs/delete",
+      "/mlflow/runs/log-batch",
+      "/mlflow/runs/log-metric",
+      "/mlflow/runs/log-parameter",
+      "/mlflow/runs/restore",
+      "/mlflow/experiments/set-experiment-tag",
+      "/mlflow/model-versions/set-tag",
+      "/mlflow/registered-models/alias",
+      "/mlflow/registered-models/set-tag",
+      "/mlflow/runs/set-tag",
+      "/mlflow/runs/update",
+  };
+  for (std::string_view s : kSafe)
+    if (endpoint == s) return true;
+  return false;
 }
 
 std::string url_encode(std::string_view s) {
@@ -148,6 +217,8 @@ bool wait(const CallHooks* hooks, std::chrono::milliseconds d) {
   return !aborted(hooks);
 }
 
+}  // namespace
+
 [[noreturn]] void throw_server_error(const char* method, const std::string& url, const HttpResponse& resp) {
   auto parsed = parse_error_body(resp.body);
   std::string code =
@@ -164,9 +235,7 @@ bool wait(const CallHooks* hooks, std::chrono::milliseconds d) {
                                 code, summary));
 }
 
-}  // namespace
-
-HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hooks) {
+HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hooks, bool idempotent) {
   const RetryPolicy& policy = options_.retry;
   if (hooks != nullptr && hooks->abort != nullptr) req.abort = hooks->abort;
   for (int attempt = 0;; ++attempt) {
@@ -174,17 +243,35 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
     if (hooks != nullptr && hooks->requests != nullptr) ++*hooks->requests;
     std::chrono::milliseconds delay{0};
     try {
+      // A streamed body starts again from its first byte, and a download from an empty
+      // file, at every attempt.
+      if (req.upload != nullptr) req.upload->rewind();
+      if (req.download != nullptr) req.download->reset();
       HttpResponse resp = transport_->perform(req);
-      if (resp.status >= 200 && resp.status < 300) return resp;
-      if (!is_retryable_status(resp.status) || attempt >= policy.max_retries || aborted(hooks)) return resp;
+      if (resp.status >= 200 && resp.status < 300) {
+        // A download cut short is a transport failure (retried), never a success.
+        if (req.download != nullptr && resp.content_length >= 0 &&
+            req.download->bytes_written() != resp.content_length) {
+          throw TransportError(
+              18 /* CURLE_PARTIAL_FILE */,
+              fmt::format("{} {}: received {} of the {} bytes announced (Content-Length)", req.method,
+                          redact_url(req.url), req.download->bytes_written(), resp.content_length));
+        }
+        return resp;
+      }
+      // A request that is not safe to repeat is resent only on answers that show the
+      // server did not process it (408, 429); MLflow can answer 503 after committing.
+      const bool retry =
+          idempotent ? is_retryable_status(resp.status) : resp.status == 408 || resp.status == 429;
+      if (!retry || attempt >= policy.max_retries || aborted(hooks)) return resp;
       delay = policy.backoff(attempt + 1, jitter_uniform());
-      if (policy.respect_retry_after && (resp.status == 429 || resp.status == 503)) {
+      if (policy.respect_retry_after) {
         if (auto ra = parse_retry_after(resp.retry_after, std::chrono::system_clock::now()))
-          delay = std::min(*ra, policy.max_backoff);
+          delay = std::min(*ra, policy.max_retry_after);
       }
     } catch (const TransportError& e) {
-      if (attempt >= policy.max_retries || aborted(hooks) || !is_retryable_transport_error(e.curl_code()))
-        throw;
+      const bool retry = is_retryable_transport_error(e.curl_code()) && (idempotent || !e.request_sent());
+      if (!retry || attempt >= policy.max_retries || aborted(hooks)) throw;
       delay = policy.backoff(attempt + 1, jitter_uniform());
     }
     if (!wait(hooks, delay)) {
@@ -205,7 +292,8 @@ std::string RestClient::call(const char* method, std::string_view endpoint, std:
   req.headers.emplace_back("Accept: application/json");
   req.body = std::move(json_body);
   std::string url = req.url;
-  HttpResponse resp = send_with_retries(std::move(req), hooks);
+  const bool idempotent = std::string_view(method) != "POST" || is_retry_safe_post(endpoint);
+  HttpResponse resp = send_with_retries(std::move(req), hooks, idempotent);
   if (resp.status < 200 || resp.status >= 300) throw_server_error(method, url, resp);
   return std::move(resp.body);
 }
@@ -227,7 +315,7 @@ std::string RestClient::get(std::string_view endpoint,
   req.headers = common_headers_;
   req.headers.emplace_back("Accept: application/json");
   std::string url = req.url;
-  HttpResponse resp = send_with_retries(std::move(req), hooks);
+  HttpResponse resp = send_with_retries(std::move(req), hooks, true);
   if (resp.status < 200 || resp.status >= 300) throw_server_error("GET", url, resp);
   return std::move(resp.body);
 }

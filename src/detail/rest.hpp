@@ -39,8 +39,20 @@ const char* error_code_for_status(long status) noexcept;
 std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
                                                            std::chrono::system_clock::time_point now);
 
+/// Moves credentials written into a tracking URI (`https://user:pass@host/...`) out of
+/// it: returns the URI without them and sets `username`/`password` (percent-decoded) when
+/// those are empty. URIs without userinfo are returned unchanged. Uses libcurl's URL parser.
+std::string take_userinfo(const std::string& uri, std::string& username, std::string& password);
+
+/// True for the POST endpoints that are safe to resend after the server processed them.
+bool is_retry_safe_post(std::string_view endpoint) noexcept;
+
 /// Percent-encodes one query-string or path component (RFC 3986 unreserved kept).
 std::string url_encode(std::string_view s);
+
+/// Throws the ServerError for a non-2xx answer to `method url`: MLflow's error_code and
+/// message when the body is MLflow's JSON error, else the code derived from the status.
+[[noreturn]] void throw_server_error(const char* method, const std::string& url, const HttpResponse& resp);
 
 class RestClient {
  public:
@@ -59,7 +71,15 @@ class RestClient {
                   const CallHooks* hooks = nullptr);
 
   /// Sends a fully formed request with the retry policy (used by call/get and artifacts).
-  HttpResponse send_with_retries(HttpRequest request, const CallHooks* hooks);
+  /// A streamed request (HttpRequest::upload / download) is rewound / reset before every
+  /// attempt, and a 2xx download shorter or longer than its Content-Length counts as a
+  /// transport failure (TransportError CURLE_PARTIAL_FILE, retried).
+  /// `idempotent` = false (a POST that the server does not apply idempotently): only 408,
+  /// 429 and failures before any byte was sent are retried, as MLflow 3.18's Python client.
+  HttpResponse send_with_retries(HttpRequest request, const CallHooks* hooks, bool idempotent = true);
+
+  /// Headers sent with every request (client version, workspace); no credentials.
+  const std::vector<std::string>& common_headers() const noexcept { return common_headers_; }
 
  private:
   ClientOptions options_;

@@ -51,7 +51,7 @@ TEST_CASE("metrics: 1000 fit one request, 1001 need two", "[batch]") {
   CHECK(sizes(split(es)) == std::vector<std::size_t>{1000, 1});
 }
 
-TEST_CASE("params: 100 per request; tags: 100 per request", "[batch]") {
+TEST_CASE("params: 100 per request, tags: 100 per request", "[batch]") {
   std::vector<Entity> ps, ts;
   for (std::size_t i = 0; i < 101; ++i) ps.push_back(param(i, "p" + std::to_string(i), "v"));
   for (std::size_t i = 0; i < 201; ++i) ts.push_back(tag(i, "t" + std::to_string(i)));

@@ -40,7 +40,7 @@ TEST_CASE("JSON writer: doubles shortest round-trip, NaN and infinities as proto
   CHECK(back(std::numeric_limits<double>::denorm_min()) == std::numeric_limits<double>::denorm_min());
 }
 
-TEST_CASE("JSON writer: int64 extremes written without loss; structure balanced", "[json]") {
+TEST_CASE("JSON writer: int64 extremes written without loss, structure balanced", "[json]") {
   JsonWriter w;
   w.begin_object()
       .key("max")

@@ -74,7 +74,7 @@ LoggerOptions quick() {
 
 }  // namespace
 
-TEST_CASE("timestamps are taken at enqueue from the clock; explicit ones are kept", "[logger]") {
+TEST_CASE("timestamps are taken at enqueue from the clock, explicit ones are kept", "[logger]") {
   std::atomic<int64_t> clock{1000};
   LoggerRig rig(quick(), testing::fake_options(), [&] { return clock.load(); });
   auto run = rig.core->handle_for("run-1");
@@ -268,7 +268,7 @@ TEST_CASE("transient failures are retried, then dropped with a count and a repor
   CHECK(errors.list[0].http_status == 502);
 }
 
-TEST_CASE("flush times out against a hung server; shutdown returns within its deadline", "[logger]") {
+TEST_CASE("flush times out against a hung server, shutdown returns within its deadline", "[logger]") {
   LoggerRig rig(quick());
   rig.transport->hang();
   auto run = rig.core->handle_for("run-1");
@@ -393,4 +393,16 @@ TEST_CASE("byte budget: large tag values are spread over several requests", "[lo
   }
   CHECK(tags == 40);
   CHECK(rig.transport->requests().size() >= 7);
+}
+
+TEST_CASE("a queue smaller than the wake threshold still wakes the worker early", "[logger]") {
+  LoggerOptions lo;
+  lo.queue_capacity = 64;
+  lo.wake_threshold = 1000;                  // unreachable as given: clamped to half the queue
+  lo.max_batch_delay = milliseconds(60000);  // so only the early wake can send
+  LoggerRig rig(lo);
+  auto run = rig.core->handle_for("run-1");
+  for (int i = 0; i < 40; ++i) rig.core->enqueue(ItemKind::kMetric, run, "m", i, {}, i, 1);
+  CHECK(rig.transport->wait_for_requests(1) >= 1);  // within 10 s, not 60
+  CHECK(rig.core->stats().dropped_queue_full == 0);
 }
