@@ -60,6 +60,16 @@ std::unique_ptr<detail::ArtifactRepo> repo_for_run(Client& client,
   return detail::make_artifact_repo(rest, run.info.artifact_uri);
 }
 
+std::unique_ptr<detail::ArtifactRepo> repo_for_model(Client& client,
+                                                     const std::shared_ptr<detail::RestClient>& rest,
+                                                     const std::string& model_id) {
+  if (model_id.empty()) throw InvalidArgumentError("model_id must not be empty");
+  const LoggedModel model = client.get_logged_model(model_id);
+  if (model.info.artifact_uri.empty())
+    throw ParseError(fmt::format("logged model {} has no artifact_uri in the server's answer", model_id));
+  return detail::make_artifact_repo(rest, model.info.artifact_uri);
+}
+
 void check_artifact_file(const std::string& artifact_file) {
   detail::require_artifact_path("artifact_file", artifact_file, false);
 }
@@ -159,6 +169,41 @@ std::string Client::download_artifacts(const std::string& run_id, const std::str
 void Client::delete_artifacts(const std::string& run_id, const std::string& path) {
   detail::require_artifact_path("path", path, true);
   repo_for_run(*this, impl_->rest, run_id)->remove(path);
+}
+
+// ---- logged models' artifacts
+
+void Client::log_model_artifact(const std::string& model_id, const std::string& local_file,
+                                const std::string& artifact_path, const ArtifactOptions& options) {
+  options.validate();
+  const std::string dest = detail::plan_upload_file(local_file, artifact_path);
+  repo_for_model(*this, impl_->rest, model_id)->upload_file(local_file, dest, options);
+}
+
+LogArtifactsResult Client::log_model_artifacts(const std::string& model_id, const std::string& local_dir,
+                                               const std::string& artifact_path,
+                                               const ArtifactOptions& options) {
+  options.validate();
+  const detail::UploadPlan plan = detail::plan_upload_dir(local_dir, artifact_path);
+  auto repo = repo_for_model(*this, impl_->rest, model_id);
+  return detail::upload_tree(*repo, plan, options);
+}
+
+std::vector<FileInfo> Client::list_logged_model_artifacts(const std::string& model_id,
+                                                          const std::string& path) {
+  detail::require_artifact_path("path", path, true);
+  return repo_for_model(*this, impl_->rest, model_id)->list(path);
+}
+
+std::string Client::download_logged_model_artifacts(const std::string& model_id, const std::string& path,
+                                                    const std::string& dst_dir,
+                                                    const ArtifactOptions& options) {
+  options.validate();
+  detail::require_artifact_path("path", path, true);
+  if (dst_dir.empty())
+    throw InvalidArgumentError("download_logged_model_artifacts: dst_dir must not be empty");
+  auto repo = repo_for_model(*this, impl_->rest, model_id);
+  return detail::download(*repo, path, dst_dir, options);
 }
 
 }  // namespace mlflowpp

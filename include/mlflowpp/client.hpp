@@ -443,6 +443,31 @@ class Client {
   /// server keeps the (now possibly empty) parent directories.
   void delete_artifacts(const std::string& run_id, const std::string& path);
 
+  // Files of an MLflow 3 logged model, at its `artifact_uri` (e.g.
+  // `mlflow-artifacts:/1/models/m-…/artifacts`), read with `GET /mlflow/logged-models/{id}`
+  // first; otherwise exactly as the run-artifact calls above (same errors, streaming,
+  // retries and path checks).
+
+  /// Uploads one file into the logged model's artifacts under `artifact_path`
+  /// (Python: `MlflowClient.log_model_artifact`).
+  void log_model_artifact(const std::string& model_id, const std::string& local_file,
+                          const std::string& artifact_path = {},
+                          const ArtifactOptions& options = ArtifactOptions::from_env());
+  /// Uploads a directory tree into the logged model's artifacts
+  /// (Python: `MlflowClient.log_model_artifacts`).
+  LogArtifactsResult log_model_artifacts(const std::string& model_id, const std::string& local_dir,
+                                         const std::string& artifact_path = {},
+                                         const ArtifactOptions& options = ArtifactOptions::from_env());
+  /// The entries directly under `path` of the logged model's artifacts
+  /// (Python: `MlflowClient.list_logged_model_artifacts`).
+  std::vector<FileInfo> list_logged_model_artifacts(const std::string& model_id,
+                                                    const std::string& path = {});
+  /// Downloads `path` ("" = all) of the logged model's artifacts into `dst_dir`; returns the
+  /// local path (as download_artifacts).
+  std::string download_logged_model_artifacts(const std::string& model_id, const std::string& path,
+                                              const std::string& dst_dir,
+                                              const ArtifactOptions& options = ArtifactOptions::from_env());
+
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
