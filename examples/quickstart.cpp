@@ -1,6 +1,7 @@
 // The README's quickstart as a program: start a run, log in a loop, end.
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <mlflowpp/mlflowpp.hpp>
 
 int main() try {
@@ -12,7 +13,9 @@ int main() try {
   auto result = run.end();  // drains the queue, then marks the run FINISHED
   std::printf("run_id=%s delivered=%s\n", run.run_id().c_str(), result.flush.ok() ? "all" : "NOT all");
   return result.flush.ok() && result.status_set ? 0 : 1;
-} catch (const mlflowpp::Error& e) {
+} catch (const std::exception& e) {
+  // Catch everything in main: an exception that escapes main terminates the program without
+  // unwinding the stack, so the run would neither end FAILED nor deliver its queued data.
   std::fprintf(stderr, "error: %s\n", e.what());
   return 1;
 }

@@ -111,6 +111,7 @@ ClientOptions ClientOptions::from_env() {
   if (auto v = env_number("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", 0, 120)) o.retry.backoff_factor = *v;
   if (auto v = env_number("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", 0, 3600)) o.retry.backoff_jitter = *v;
   if (auto v = env_bool("MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER")) o.retry.respect_retry_after = *v;
+  if (auto v = env_bool("MLFLOWPP_LOG_RETRIES")) o.retry.warn_on_retry = *v;
   if (auto v = env_number("MLFLOW_HTTP_REQUEST_TIMEOUT", 0.001, 86400))
     o.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(*v * 1000));
   if (auto v = env_number("MLFLOWPP_CONNECT_TIMEOUT", 0.001, 86400))

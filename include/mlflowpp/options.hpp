@@ -32,6 +32,9 @@ struct RetryPolicy {
   /// Cap of a wait the server asks for with Retry-After (urllib3's default: 6 hours).
   std::chrono::milliseconds max_retry_after{std::chrono::hours(6)};
   bool respect_retry_after = true;  ///< MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER
+  /// Print one line to stderr per retry (what failed, which retry, how long the wait), as
+  /// urllib3 logs a warning per retry in the Python client. MLFLOWPP_LOG_RETRIES.
+  bool warn_on_retry = true;
 
   /// The wait before retry `retry_number` (1-based), given a uniform random `u` in [0, 1)
   /// for the jitter. Pure function; used by the client and by tests.

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <random>
 #include <thread>
@@ -242,6 +243,7 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
     if (attempt > 0 && hooks != nullptr && hooks->retries != nullptr) ++*hooks->retries;
     if (hooks != nullptr && hooks->requests != nullptr) ++*hooks->requests;
     std::chrono::milliseconds delay{0};
+    std::string reason;  // for the retry warning
     try {
       // A streamed body starts again from its first byte, and a download from an empty
       // file, at every attempt.
@@ -269,10 +271,20 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
         if (auto ra = parse_retry_after(resp.retry_after, std::chrono::system_clock::now()))
           delay = std::min(*ra, policy.max_retry_after);
       }
+      reason = fmt::format("HTTP {}", resp.status);
     } catch (const TransportError& e) {
       const bool retry = is_retryable_transport_error(e.curl_code()) && (idempotent || !e.request_sent());
-      if (!retry || attempt >= policy.max_retries || aborted(hooks)) throw;
+      if (!retry || attempt >= policy.max_retries || aborted(hooks)) {
+        if (attempt == 0) throw;
+        throw TransportError(e.curl_code(), fmt::format("{} (after {} attempts)", e.what(), attempt + 1),
+                             e.request_sent());
+      }
       delay = policy.backoff(attempt + 1, jitter_uniform());
+      reason = e.what();
+    }
+    if (policy.warn_on_retry) {
+      std::fprintf(stderr, "mlflowpp: %s; retry %d of %d in %.1f s\n", reason.c_str(), attempt + 1,
+                   policy.max_retries, static_cast<double>(delay.count()) / 1000.0);
     }
     if (!wait(hooks, delay)) {
       throw TransportError(

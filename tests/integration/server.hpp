@@ -43,6 +43,7 @@ inline mlflowpp::ClientOptions options(const std::string& uri = tracking_uri()) 
   o.retry.max_retries = 3;
   o.retry.backoff_factor = 0.05;
   o.retry.backoff_jitter = 0.01;
+  o.retry.warn_on_retry = false;
   o.request_timeout = std::chrono::seconds(60);
   o.logger.report_errors_to_stderr = false;
   return o;

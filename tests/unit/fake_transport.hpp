@@ -94,6 +94,7 @@ inline mlflowpp::ClientOptions fake_options() {
   mlflowpp::ClientOptions o;
   o.tracking_uri = "http://mlflow.test:5000/prefix";
   o.retry.max_retries = 3;
+  o.retry.warn_on_retry = false;
   o.logger.report_errors_to_stderr = false;
   return o;
 }
