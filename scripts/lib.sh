@@ -6,7 +6,8 @@
 # Provides:
 #   ROOT / mlflowpp_root     the repository root (derived from this file's location)
 #   STATE_DIR, VENV          local state (git-ignored) and the Python venv holding MLflow
-#   install_system_deps      Debian packages needed to build and test
+#   install_system_deps      Debian packages needed to build and test (MLFLOWPP_WITH_LIBTORCH=0:
+#                            all but libtorch-dev)
 #   ensure_venv              venv with the pinned MLflow (MLFLOW_VERSION)
 #   start_mlflow_server NAME [--static-prefix /p]   fresh throw-away tracking server
 #   stop_mlflow_server NAME  stop it again (idempotent)
@@ -57,6 +58,15 @@ MLFLOWPP_SYSTEM_PACKAGES=(
     libcurl4-openssl-dev libsimdjson-dev libfmt-dev libzstd-dev catch2 clang-format
     nginx openssl clang libclang-rt-14-dev
 )
+# LibTorch 1.13 (CPU) for examples/libtorch_train and its two tests. libtorch-dev depends on
+# all that find_package(Torch) needs (libprotobuf-dev, libgoogle-glog-dev, libgflags-dev,
+# python3-dev); nothing more with --no-install-recommends. It is big: ~125 MB of .debs,
+# ~500 MB installed (libtorch1.13 pulls OpenCV, GDAL, Qt5 and codec libraries), about a
+# minute to install. MLFLOWPP_WITH_LIBTORCH=0 leaves it out; without it CMake skips the
+# example and its tests.
+if [[ ${MLFLOWPP_WITH_LIBTORCH:-1} != 0 ]]; then
+    MLFLOWPP_SYSTEM_PACKAGES+=(libtorch-dev)
+fi
 
 # True if the Debian package $1 is installed.
 _deb_installed() {
