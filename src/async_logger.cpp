@@ -227,6 +227,7 @@ void LoggerCore::process(std::vector<Item>& items, std::size_t n) {
       case ItemKind::kMetric: {
         error = check_key("metric", it.key);
         if (!error) error = check_timestamp(it.key, it.timestamp);
+        if (!error) warn_once_if_seconds(it.key, it.timestamp);
         e.kind = EntityKind::kMetric;
         if (!error) {
           Metric m;

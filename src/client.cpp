@@ -196,6 +196,7 @@ void Client::log_metric(const std::string& run_id, const std::string& key, doubl
   m.step = step;
   detail::throw_if(detail::check_key("metric", key));
   detail::throw_if(detail::check_timestamp(key, m.timestamp));
+  detail::warn_once_if_seconds(key, m.timestamp);
   store().log_metric(run_id, m);
 }
 
@@ -221,6 +222,7 @@ void Client::log_batch(const std::string& run_id, const std::vector<Metric>& met
   for (const auto& m : metrics) {
     detail::throw_if(detail::check_key("metric", m.key));
     detail::throw_if(detail::check_timestamp(m.key, m.timestamp));
+    detail::warn_once_if_seconds(m.key, m.timestamp);
   }
   for (const auto& p : params) {
     detail::throw_if(detail::check_key("param", p.key));

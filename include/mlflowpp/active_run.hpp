@@ -55,7 +55,9 @@ class ActiveRun {
 
   /// Enqueues a metric point, timestamped now (ms). Never throws or blocks on the network.
   void log_metric(std::string_view key, double value, int64_t step = 0) noexcept;
-  /// Enqueues a metric point with an explicit timestamp (ms since the epoch, ≥ 0).
+  /// Enqueues a metric point with an explicit timestamp (ms since the epoch, ≥ 0; a negative
+  /// one is rejected and reported; one that looks like seconds — 1e9 ≤ t < 1e11 — is logged as
+  /// given with a one-time warning on stderr).
   void log_metric(std::string_view key, double value, int64_t step, int64_t timestamp_ms) noexcept;
   /// Enqueues several metrics at one step, sharing one timestamp.
   void log_metrics(std::initializer_list<std::pair<std::string_view, double>> metrics,

@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+
 #include "mlflowpp/error.hpp"
 
 namespace mlflowpp::detail {
@@ -86,6 +90,20 @@ std::optional<std::string> check_timestamp(std::string_view key, int64_t timesta
         "and must be >= 0",
         timestamp_ms, shown(key));
   return std::nullopt;
+}
+
+bool looks_like_seconds(int64_t timestamp_ms) noexcept {
+  return timestamp_ms >= 1000000000LL && timestamp_ms < 100000000000LL;
+}
+
+void warn_once_if_seconds(std::string_view key, int64_t timestamp_ms) noexcept {
+  static std::atomic<bool> warned{false};
+  if (!looks_like_seconds(timestamp_ms) || warned.exchange(true)) return;
+  std::fprintf(stderr,
+               "mlflowpp: warning: metric '%.*s' has timestamp %lld, which looks like seconds since the "
+               "epoch; MLflow timestamps are milliseconds (logged as given; this warning is printed once)\n",
+               static_cast<int>(std::min<std::size_t>(key.size(), 80)), key.data(),
+               static_cast<long long>(timestamp_ms));
 }
 
 void throw_if(const std::optional<std::string>& error) {

@@ -32,6 +32,13 @@ std::optional<std::string> check_value(std::string_view what, std::string_view k
                                        std::size_t max_length);
 std::optional<std::string> check_timestamp(std::string_view key, int64_t timestamp_ms);
 
+/// True for a timestamp that is far more likely seconds than milliseconds since the epoch
+/// (1e9 ≤ t < 1e11: in seconds, 2001 to 5138; in milliseconds, January to March 1970...1973).
+bool looks_like_seconds(int64_t timestamp_ms) noexcept;
+/// Prints, once per process, a warning to stderr naming the metric and the timestamp when
+/// looks_like_seconds(timestamp_ms); the point is still logged as given.
+void warn_once_if_seconds(std::string_view key, int64_t timestamp_ms) noexcept;
+
 /// Throws InvalidArgumentError with the message when a check fails.
 void throw_if(const std::optional<std::string>& error);
 

@@ -60,3 +60,10 @@ TEST_CASE("long keys are shortened in messages", "[validation]") {
   REQUIRE(err.has_value());
   CHECK(err->size() < 400);
 }
+
+TEST_CASE("timestamps that look like seconds are recognised", "[validation]") {
+  CHECK(looks_like_seconds(1796024064));           // 2026 in seconds
+  CHECK_FALSE(looks_like_seconds(1796024064000));  // 2026 in milliseconds
+  CHECK_FALSE(looks_like_seconds(0));
+  CHECK_FALSE(looks_like_seconds(123456));
+}
