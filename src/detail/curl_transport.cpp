@@ -216,6 +216,7 @@ class CurlTransport final : public Transport {
 
     curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (req.fresh_connection) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);

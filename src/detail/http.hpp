@@ -79,6 +79,11 @@ struct HttpRequest {
   /// false: send no credentials (presigned URLs of cloud storage, which carry their own
   /// authorization in the URL and the headers given with it).
   bool send_credentials = true;
+  /// true: use a new connection. libcurl silently resends a request whose reused
+  /// connection dies before any byte of the answer arrives; for a request that is not safe
+  /// to repeat (a POST the server does not apply idempotently) that resend could repeat a
+  /// write the server had committed, so such requests never go out on a reused connection.
+  bool fresh_connection = false;
 };
 
 struct HttpResponse {

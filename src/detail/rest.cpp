@@ -239,6 +239,7 @@ bool wait(const CallHooks* hooks, std::chrono::milliseconds d) {
 HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hooks, bool idempotent) {
   const RetryPolicy& policy = options_.retry;
   if (hooks != nullptr && hooks->abort != nullptr) req.abort = hooks->abort;
+  if (!idempotent) req.fresh_connection = true;  // no silent resend by libcurl (see HttpRequest)
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0 && hooks != nullptr && hooks->retries != nullptr) ++*hooks->retries;
     if (hooks != nullptr && hooks->requests != nullptr) ++*hooks->requests;
