@@ -246,23 +246,28 @@ _launch_server() {
     return 1
 }
 
-# Stop the server whose state lives in DIR: TERM its process group, KILL after 10 s.
-_stop_server_dir() {
-    local dir=$1 pgid i
-    if ! _server_alive "$dir"; then
-        rm -f "$dir/server.pid"
-        return 0
-    fi
-    pgid="$(<"$dir/server.pid")"
+# _kill_group PGID WHAT: TERM the process group, KILL it if it is still there after 10 s.
+_kill_group() {
+    local pgid=$1 what=$2 i
     kill -TERM -- "-$pgid" 2>/dev/null || true
     for ((i = 0; i < 20; i++)); do
         kill -0 -- "-$pgid" 2>/dev/null || break
         sleep 0.5
     done
     if kill -0 -- "-$pgid" 2>/dev/null; then
-        log "server (pgid $pgid) ignored TERM for 10 s; sending KILL"
+        log "$what (pgid $pgid) ignored TERM for 10 s; sending KILL"
         kill -KILL -- "-$pgid" 2>/dev/null || true
     fi
+}
+
+# Stop the server whose state lives in DIR: TERM its process group, KILL after 10 s.
+_stop_server_dir() {
+    local dir=$1
+    if ! _server_alive "$dir"; then
+        rm -f "$dir/server.pid"
+        return 0
+    fi
+    _kill_group "$(<"$dir/server.pid")" server
     rm -f "$dir/server.pid"
     log "stopped mlflow server in $dir"
 }
@@ -546,21 +551,12 @@ CONF
 # TERM its process group, KILL after 10 s.
 stop_tls_proxy() {
     [[ $# -eq 1 ]] || die "usage: stop_tls_proxy NAME"
-    local dir="$STATE_DIR/servers/$1" pgid i
+    local dir="$STATE_DIR/servers/$1"
     if ! _proxy_alive "$dir"; then
         rm -f "$dir/proxy.pgid"
         return 0
     fi
-    pgid="$(<"$dir/proxy.pgid")"
-    kill -TERM -- "-$pgid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
-        kill -0 -- "-$pgid" 2>/dev/null || break
-        sleep 0.5
-    done
-    if kill -0 -- "-$pgid" 2>/dev/null; then
-        log "nginx (pgid $pgid) ignored TERM for 10 s; sending KILL"
-        kill -KILL -- "-$pgid" 2>/dev/null || true
-    fi
+    _kill_group "$(<"$dir/proxy.pgid")" nginx
     rm -f "$dir/proxy.pgid"
     log "stopped TLS proxy in $dir"
 }

@@ -72,10 +72,12 @@ if [[ $# -eq 0 && ${MLFLOWPP_HARDENING:-1} != 0 ]]; then
     for fuzzer in "$ROOT"/build-fuzz/fuzz/mlflowpp_fuzz_*; do
         name=$(basename "$fuzzer")
         corpus="$STATE_DIR/fuzz-corpus/$name"
-        mkdir -p "$corpus"
+        artifacts="$STATE_DIR/fuzz-artifacts/$name/"
+        mkdir -p "$corpus" "$artifacts"
         log "== $name for ${MLFLOWPP_FUZZ_SECONDS:-60} s"
         if (cd "$corpus" && "$fuzzer" -max_total_time="${MLFLOWPP_FUZZ_SECONDS:-60}" -timeout=10 \
-                -rss_limit_mb=2048 -print_final_stats=1 . "$ROOT/fuzz/corpus/${name#mlflowpp_fuzz_}" \
+                -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts" \
+                . "$ROOT/fuzz/corpus/${name#mlflowpp_fuzz_}" \
                 >"$STATE_DIR/$name.log" 2>&1); then
             grep -E 'stat::number_of_executed_units|^Done' "$STATE_DIR/$name.log" || true
         else

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include "detail/artifacts.hpp"
 #include "detail/client_impl.hpp"
+#include "detail/env.hpp"
 #include "detail/json_read.hpp"
 #include "mlflowpp/artifacts.hpp"
 #include "mlflowpp/client.hpp"
@@ -21,33 +23,11 @@ namespace mlflowpp {
 
 namespace {
 
-std::optional<std::string> env(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return std::nullopt;
-  return std::string(v);
-}
-
-std::optional<bool> env_bool(const char* name) {
-  auto v = env(name);
-  if (!v) return std::nullopt;
-  std::string s = *v;
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  if (s == "true" || s == "1") return true;
-  if (s == "false" || s == "0") return false;
-  throw InvalidArgumentError(
-      fmt::format("{} must be one of 'true', 'false', '1', '0' (case-insensitive), got '{}'", name, *v));
-}
+using detail::env_bool;
 
 std::optional<int64_t> env_int(const char* name, int64_t min) {
-  auto v = env(name);
-  if (!v) return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  const long long n = std::strtoll(v->c_str(), &end, 10);
-  if (errno != 0 || end == v->c_str() || *end != '\0' || n < min)
-    throw InvalidArgumentError(fmt::format("{} must be an integer ≥ {}, got '{}'", name, min, *v));
-  return static_cast<int64_t>(n);
+  auto v = detail::env_int(name, min, std::numeric_limits<long long>::max());
+  return v ? std::optional<int64_t>(static_cast<int64_t>(*v)) : std::nullopt;
 }
 
 std::unique_ptr<detail::ArtifactRepo> repo_for_run(Client& client,

@@ -154,3 +154,13 @@ TEST_CASE("MLFLOW_RUN_CONTEXT-style string maps", "[json]") {
   CHECK(tags[0].value == "vision");
   CHECK_THROWS_AS(parse_string_map(R"({"n":1})", "MLFLOW_RUN_CONTEXT"), ParseError);
 }
+
+TEST_CASE("readers: an int64 field given as an out-of-range double falls back, without UB", "[json]") {
+  // Found by the fuzzer (UBSan: 1.79769e+308 is outside the range of 'long').
+  auto page = parse_metric_history(
+      R"({"metrics":[{"key":"m","value":1,"timestamp":1.7976931348623157e308,"step":-1e300},{"key":"n","step":12.0}]})");
+  REQUIRE(page.items.size() == 2);
+  CHECK(page.items[0].timestamp == 0);
+  CHECK(page.items[0].step == 0);
+  CHECK(page.items[1].step == 12);
+}
