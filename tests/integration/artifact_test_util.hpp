@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "detail/http.hpp"
+#include "integration/itest_util.hpp"
 #include "integration/server.hpp"
 
 namespace atest {
@@ -69,12 +70,7 @@ inline void write_file(const fs::path& p, const std::string& data) {
   REQUIRE(out.good());
 }
 
-inline std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+inline std::string read_file(const fs::path& p) { return itest::read_file(p.string()); }
 
 /// {relative '/'-separated path: content} of every file under `root`, and "path/" for
 /// every empty directory.
@@ -135,11 +131,7 @@ inline std::string new_run(mlflowpp::Client& client, const std::string& tag,
   return client.create_run(exp).info.run_id;
 }
 
-inline std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using itest::shell_quote;
 
 struct CommandResult {
   int exit_code = -1;

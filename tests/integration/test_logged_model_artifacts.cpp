@@ -6,17 +6,13 @@
 #include <sstream>
 #include <string>
 
+#include "integration/itest_util.hpp"
 #include "integration/server.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string slurp(const fs::path& p) { return itest::read_file(p.string()); }
 }  // namespace
 
 TEST_CASE("logged model artifacts: upload a file and a tree, list, download byte-exact", "[logged-models]") {

@@ -102,18 +102,8 @@ std::string to_json(const ModelSpec& s) {
   return out;
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using itest::read_file;
+using itest::shell_quote;
 
 struct PyResult {
   int exit_code = -1;
