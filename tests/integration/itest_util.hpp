@@ -1,11 +1,14 @@
 #pragma once
 // Small helpers shared by the integration tests (see server.hpp for the fixture).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <mlflowpp/mlflowpp.hpp>
 #include <mutex>
 #include <optional>
@@ -27,6 +30,38 @@ std::optional<E> thrown(F&& f) {
     return e;
   }
   return std::nullopt;
+}
+
+/// Appends `s` as a JSON string. The tests' own writer, independent of mlflowpp's, for
+/// expectations handed to the Python read-back scripts.
+inline void append_json_string(std::string& out, const std::string& s) {
+  out += '"';
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += ch;  // UTF-8 passes through
+    }
+  }
+  out += '"';
+}
+
+/// Appends a JSON object of string values.
+inline void append_json_map(std::string& out, const std::map<std::string, std::string>& m) {
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, k);
+    out += ':';
+    append_json_string(out, v);
+  }
+  out += '}';
 }
 
 /// `s` quoted for a POSIX shell command line.

@@ -20,6 +20,9 @@
 
 namespace {
 
+using itest::append_json_map;
+using itest::append_json_string;
+
 struct Point {
   int64_t step;
   int64_t timestamp;
@@ -35,24 +38,8 @@ struct Expected {
   std::map<std::string, std::vector<Point>> metrics;
 };
 
-// The expected state as JSON, written here rather than with mlflowpp's own writer, so
-// that a bug in the library's serialization cannot cancel out in the comparison.
-void append_string(std::string& out, const std::string& s) {
-  out += '"';
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\u{:04x}", c);
-    } else {
-      out += ch;  // UTF-8 passes through
-    }
-  }
-  out += '"';
-}
-
+// The expected state as JSON, written by the tests' own writer (itest_util.hpp) rather than
+// with mlflowpp's, so that a bug in the library's serialization cannot cancel out.
 void append_double(std::string& out, double v) {
   if (std::isnan(v)) {
     out += "\"NaN\"";
@@ -63,36 +50,23 @@ void append_double(std::string& out, double v) {
   }
 }
 
-void append_string_map(std::string& out, const std::map<std::string, std::string>& m) {
-  out += '{';
-  bool first = true;
-  for (const auto& [k, v] : m) {
-    if (!first) out += ',';
-    first = false;
-    append_string(out, k);
-    out += ':';
-    append_string(out, v);
-  }
-  out += '}';
-}
-
 std::string to_json(const Expected& e) {
   std::string out = "{\"status\":";
-  append_string(out, e.status);
+  append_json_string(out, e.status);
   out += ",\"experiment_id\":";
-  append_string(out, e.experiment_id);
+  append_json_string(out, e.experiment_id);
   out += ",\"run_name\":";
-  append_string(out, e.run_name);
+  append_json_string(out, e.run_name);
   out += ",\"params\":";
-  append_string_map(out, e.params);
+  append_json_map(out, e.params);
   out += ",\"tags\":";
-  append_string_map(out, e.tags);
+  append_json_map(out, e.tags);
   out += ",\"metrics\":{";
   bool first_key = true;
   for (const auto& [k, points] : e.metrics) {
     if (!first_key) out += ',';
     first_key = false;
-    append_string(out, k);
+    append_json_string(out, k);
     out += ":[";
     for (std::size_t i = 0; i < points.size(); ++i) {
       if (i > 0) out += ',';

@@ -20,6 +20,9 @@
 
 namespace {
 
+using itest::append_json_map;
+using itest::append_json_string;
+
 struct VersionSpec {
   std::string version;
   std::string source;
@@ -37,64 +40,35 @@ struct ModelSpec {
   std::vector<VersionSpec> versions;
 };
 
-// JSON written here rather than with mlflowpp's own writer, so that a bug in the
-// library's serialization cannot cancel out in the comparison.
-void append_string(std::string& out, const std::string& s) {
-  out += '"';
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\u{:04x}", c);
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
-
-void append_map(std::string& out, const std::map<std::string, std::string>& m) {
-  out += '{';
-  bool first = true;
-  for (const auto& [k, v] : m) {
-    if (!first) out += ',';
-    first = false;
-    append_string(out, k);
-    out += ':';
-    append_string(out, v);
-  }
-  out += '}';
-}
-
+// JSON written by the tests' own writer (itest_util.hpp), not mlflowpp's, so that a bug in
+// the library's serialization cannot cancel out in the comparison.
 std::string to_json(const ModelSpec& s) {
   std::string out = "{\"name\":";
-  append_string(out, s.name);
+  append_json_string(out, s.name);
   out += ",\"description\":";
-  append_string(out, s.description);
+  append_json_string(out, s.description);
   out += ",\"tags\":";
-  append_map(out, s.tags);
+  append_json_map(out, s.tags);
   out += ",\"aliases\":";
-  append_map(out, s.aliases);
+  append_json_map(out, s.aliases);
   out += ",\"versions\":[";
   for (std::size_t i = 0; i < s.versions.size(); ++i) {
     const auto& v = s.versions[i];
     if (i > 0) out += ',';
     out += "{\"version\":";
-    append_string(out, v.version);
+    append_json_string(out, v.version);
     out += ",\"source\":";
-    append_string(out, v.source);
+    append_json_string(out, v.source);
     out += ",\"run_id\":";
-    append_string(out, v.run_id);
+    append_json_string(out, v.run_id);
     out += ",\"description\":";
-    append_string(out, v.description);
+    append_json_string(out, v.description);
     out += ",\"tags\":";
-    append_map(out, v.tags);
+    append_json_map(out, v.tags);
     out += ",\"aliases\":[";
     for (std::size_t j = 0; j < v.aliases.size(); ++j) {
       if (j > 0) out += ',';
-      append_string(out, v.aliases[j]);
+      append_json_string(out, v.aliases[j]);
     }
     out += "]}";
   }
