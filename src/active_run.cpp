@@ -5,6 +5,8 @@
 #include <exception>
 
 #include "detail/http.hpp"
+#include "detail/logger_core.hpp"
+#include "detail/run_registry.hpp"
 
 namespace mlflowpp {
 
@@ -15,12 +17,26 @@ int64_t now_ms() {
 }
 }  // namespace
 
-ActiveRun::ActiveRun(Client client, RunInfo info)
+ActiveRun::ActiveRun(Client client, RunInfo info, bool offline)
     : client_(std::move(client)),
       info_(std::move(info)),
       uncaught_at_start_(std::uncaught_exceptions()),
-      fork_generation_(detail::fork_generation()) {
-  handle_ = client_.async_logger().handle_for(info_.run_id);
+      fork_generation_(detail::fork_generation()),
+      offline_(offline) {
+  AsyncLogger& logger = client_.async_logger();
+  handle_ = logger.handle_for(info_.run_id);
+  // RUN_STARTED in the spool journal: if this process dies without ending the run, the
+  // process that replays the journal marks it FAILED (docs/adr/0006).
+  logger.core_->run_started(handle_);
+  guard_ = std::make_shared<RunGuard>();
+  guard_->client = client_;
+  guard_->handle = handle_;
+  detail::register_run(guard_);
+}
+
+std::string ActiveRun::server_run_id() const {
+  if (!offline_) return info_.run_id;
+  return const_cast<Client&>(client_).async_logger().core_->run_id_of(handle_);
 }
 
 ActiveRun::ActiveRun(ActiveRun&& other) noexcept
@@ -30,7 +46,9 @@ ActiveRun::ActiveRun(ActiveRun&& other) noexcept
       uncaught_at_start_(other.uncaught_at_start_),
       fork_generation_(other.fork_generation_),
       ended_(other.ended_),
-      end_result_(std::move(other.end_result_)) {
+      offline_(other.offline_),
+      end_result_(std::move(other.end_result_)),
+      guard_(std::move(other.guard_)) {
   other.ended_ = true;  // the moved-from handle never ends the run
 }
 
@@ -44,7 +62,9 @@ ActiveRun& ActiveRun::operator=(ActiveRun&& other) noexcept {
     uncaught_at_start_ = other.uncaught_at_start_;
     fork_generation_ = other.fork_generation_;
     ended_ = other.ended_;
+    offline_ = other.offline_;
     end_result_ = std::move(other.end_result_);
+    guard_ = std::move(other.guard_);
     other.ended_ = true;
   }
   return *this;
@@ -55,7 +75,7 @@ ActiveRun::~ActiveRun() {
   if (detail::fork_generation() != fork_generation_) return;  // a forked child: the parent's run
   const bool unwinding = std::uncaught_exceptions() > uncaught_at_start_;
   EndRunResult r = end(unwinding ? RunStatus::kFailed : RunStatus::kFinished);
-  if (!r.status_set) {
+  if (!r.status_set && !r.spooled && !r.error.empty()) {
     std::fprintf(stderr, "mlflowpp: could not mark run %s %s: %s\n", info_.run_id.c_str(),
                  unwinding ? "FAILED" : "FINISHED", r.error.c_str());
   }
@@ -122,11 +142,32 @@ EndRunResult ActiveRun::end(RunStatus status) noexcept {
 EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_timeout) noexcept {
   if (ended_) return end_result_;
   ended_ = true;
+  if (guard_ && !guard_->claim_end()) {
+    // The signal helper ended it already (KILLED) and shut the logger down.
+    end_result_.error = "already ended by the signal handler (KILLED)";
+    return end_result_;
+  }
   auto& logger = client_.async_logger();
+  auto& core = *logger.core_;
+  const bool queued = core.end_run(handle_, status, now_ms());
   end_result_.flush = logger.flush(flush_timeout);
   const RunLogStats mine = logger.run_stats(handle_);  // this run's items only
   end_result_.flush.rejected = mine.rejected;
   end_result_.flush.dropped = mine.dropped;
+  const detail::RunEndState st = core.run_end_state(handle_);
+  if (queued && st.kind == detail::RunEndState::Kind::kDelivered) {
+    end_result_.status_set = true;
+    return end_result_;
+  }
+  if (queued && st.kind == detail::RunEndState::Kind::kFailed) {
+    end_result_.error = st.error;
+    return end_result_;
+  }
+  if (queued && core.spool_enabled()) {
+    end_result_.spooled = true;  // behind the data, in the journal
+    return end_result_;
+  }
+  // No spool (or the logger is shut down): mark it now, even if data is still pending.
   try {
     client_.set_terminated(info_.run_id, status);
     end_result_.status_set = true;

@@ -3,16 +3,21 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
+#include <random>
 
 #include "detail/batch.hpp"
 #include "detail/client_impl.hpp"
 #include "detail/context.hpp"
+#include "detail/delivery.hpp"
 #include "detail/http.hpp"
 #include "detail/json.hpp"
 #include "detail/logger_core.hpp"
 #include "detail/rest.hpp"
+#include "detail/spool.hpp"
 #include "detail/tracking_store.hpp"
 #include "detail/validation.hpp"
 #include "mlflowpp/active_run.hpp"
@@ -24,6 +29,18 @@ namespace mlflowpp {
 namespace {
 
 int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string random_hex32() {
+  std::random_device rd;
+  std::string out;
+  for (int i = 0; i < 4; ++i) out += fmt::format("{:08x}", rd());
+  return out;
+}
+
+int64_t epoch_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
@@ -309,25 +326,6 @@ ActiveRun Client::start_run(StartRunOptions o) {
     return ActiveRun(*this, info);
   }
 
-  std::string experiment_id = o.experiment_id;
-  if (experiment_id.empty() && !o.experiment_name.empty())
-    experiment_id = get_or_create_experiment(o.experiment_name);
-  if (experiment_id.empty()) {
-    std::string env_name = env_or_empty("MLFLOW_EXPERIMENT_NAME");
-    std::string env_id = env_or_empty("MLFLOW_EXPERIMENT_ID");
-    if (!env_name.empty()) {
-      experiment_id = get_or_create_experiment(env_name);
-      if (!env_id.empty() && env_id != experiment_id)
-        throw InvalidArgumentError(fmt::format(
-            "MLFLOW_EXPERIMENT_NAME='{}' (experiment id {}) does not match MLFLOW_EXPERIMENT_ID='{}'",
-            env_name, experiment_id, env_id));
-    } else if (!env_id.empty()) {
-      experiment_id = get_experiment(env_id).experiment_id;  // must exist
-    } else {
-      experiment_id = "0";
-    }
-  }
-
   std::vector<RunTag> tags;
   if (o.system_tags) tags = detail::system_tags(impl_->options.username);
   for (const auto& t : o.tags) detail::merge_tag(tags, t);
@@ -335,11 +333,74 @@ ActiveRun Client::start_run(StartRunOptions o) {
   // The run name is the explicit argument; the server sets mlflow.runName from it (a
   // differing mlflow.runName tag would be refused with 400).
   if (!o.run_name.empty()) detail::merge_tag(tags, {"mlflow.runName", o.run_name});
-  CreateRunOptions create;
-  create.run_name = o.run_name;
-  create.tags = std::move(tags);
-  Run run = create_run(experiment_id, create);
-  return ActiveRun(*this, run.info);
+
+  std::string env_name = env_or_empty("MLFLOW_EXPERIMENT_NAME");
+  std::string env_id = env_or_empty("MLFLOW_EXPERIMENT_ID");
+  AsyncLogger& logger = async_logger();
+  const bool may_go_offline = o.allow_offline && logger.core_->spool_enabled();
+  try {
+    std::optional<detail::ScopedRetryDeadline> deadline;
+    if (may_go_offline) deadline.emplace(std::chrono::steady_clock::now() + o.offline_after);
+    std::string experiment_id = o.experiment_id;
+    if (experiment_id.empty() && !o.experiment_name.empty())
+      experiment_id = get_or_create_experiment(o.experiment_name);
+    if (experiment_id.empty()) {
+      if (!env_name.empty()) {
+        experiment_id = get_or_create_experiment(env_name);
+        if (!env_id.empty() && env_id != experiment_id)
+          throw InvalidArgumentError(fmt::format(
+              "MLFLOW_EXPERIMENT_NAME='{}' (experiment id {}) does not match MLFLOW_EXPERIMENT_ID='{}'",
+              env_name, experiment_id, env_id));
+      } else if (!env_id.empty()) {
+        experiment_id = get_experiment(env_id).experiment_id;  // must exist
+      } else {
+        experiment_id = "0";
+      }
+    }
+    CreateRunOptions create;
+    create.run_name = o.run_name;
+    create.tags = tags;
+    Run run = create_run(experiment_id, create);
+    return ActiveRun(*this, run.info);
+  } catch (const TransportError& e) {
+    if (!may_go_offline) throw;
+    return start_offline(o, env_name, env_id, std::move(tags), e.what());
+  } catch (const ServerError& e) {
+    // 502/503/504 come from a proxy (or an overloaded server) before anything was created.
+    const int st = e.http_status();
+    if (!may_go_offline || (st != 502 && st != 503 && st != 504)) throw;
+    return start_offline(o, env_name, env_id, std::move(tags), e.what());
+  }
+}
+
+ActiveRun Client::start_offline(const StartRunOptions& o, const std::string& env_name,
+                                const std::string& env_id, std::vector<RunTag> tags, const std::string& why) {
+  detail::OfflineRun r;
+  r.local_run_id = std::string(detail::kOfflineRunIdPrefix) + random_hex32();
+  r.experiment_id = !o.experiment_id.empty()                        ? o.experiment_id
+                    : o.experiment_name.empty() && env_name.empty() ? env_id
+                                                                    : "";
+  r.experiment_name = !o.experiment_name.empty() ? o.experiment_name : env_name;
+  r.run_name = o.run_name;
+  r.start_time = epoch_ms();
+  r.user_id = impl_->options.username;
+  r.tags = std::move(tags);
+  AsyncLogger& logger = async_logger();
+  const uint32_t handle = logger.handle_for(r.local_run_id);
+  if (!logger.core_->create_run_offline(handle, detail::offline_run_payload(r)))
+    throw Error("cannot start run offline: the logger is shut down");
+  std::fprintf(stderr,
+               "mlflowpp: the tracking server is unreachable (%s); run starts offline as %s and is created "
+               "on the server, with all its data, when it answers again\n",
+               why.c_str(), r.local_run_id.c_str());
+  RunInfo info;
+  info.run_id = r.local_run_id;
+  info.run_name = r.run_name;
+  info.experiment_id = r.experiment_id;
+  info.status = RunStatus::kRunning;
+  info.start_time = r.start_time;
+  info.lifecycle_stage = "active";
+  return ActiveRun(*this, info, true);
 }
 
 AsyncLogger& Client::async_logger() {
@@ -347,6 +408,12 @@ AsyncLogger& Client::async_logger() {
     detail::LoggerDeps deps;
     deps.store = impl_->store;
     deps.options = impl_->options.logger;
+    deps.target = impl_->rest->base_url();
+    if (deps.options.spool.enabled) {
+      std::string root =
+          deps.options.spool.dir.empty() ? detail::default_spool_dir() : deps.options.spool.dir;
+      if (!root.empty()) deps.spool_dir = detail::spool_dir_for(root, deps.target, impl_->options.workspace);
+    }
     impl_->logger = std::make_unique<AsyncLogger>(std::make_unique<detail::LoggerCore>(std::move(deps)));
   });
   return *impl_->logger;

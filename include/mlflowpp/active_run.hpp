@@ -3,16 +3,19 @@
 /// A handle on one running run: logs through the client's AsyncLogger and ends the run
 /// when it goes out of scope.
 ///
-/// Ending (explicitly with end(), or in the destructor) first flushes the logger (at most
-/// LoggerOptions::end_run_flush_timeout), then sends `POST /mlflow/runs/update` with the
-/// status and `end_time` = now. The destructor uses FINISHED, or FAILED when it runs
-/// while an exception is unwinding the stack. Not thread-safe to move or end
+/// Ending (explicitly with end(), or in the destructor) queues `POST /mlflow/runs/update`
+/// (the status and `end_time` = now, ms) behind the run's data, so the status never
+/// overtakes it, then waits for delivery (at most LoggerOptions::end_run_flush_timeout).
+/// When the server does not answer in time, the status stays queued in the spool with
+/// the data and follows it when the server answers (EndRunResult::spooled). The destructor uses FINISHED, or
+/// FAILED when it runs while an exception is unwinding the stack. Not thread-safe to move or end
 /// concurrently; the log_* calls may be made from many threads at once.
 
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,14 +32,19 @@ struct EndRunResult {
   /// (shared by every run of the Client); `rejected` and `dropped` count this run's items.
   FlushResult flush;
   bool status_set = false;  ///< true when the server accepted the final status
-  std::string error;        ///< why the status could not be set (empty when it was)
+  /// True when the status (and any data not yet delivered) is queued in the spool: it is
+  /// delivered, after the data, by this logger, the next process or `mlflowpp-sync`.
+  bool spooled = false;
+  std::string error;  ///< why the status could not be set (empty when it was or is spooled)
 };
+
+struct RunGuard;
 
 class ActiveRun {
  public:
   /// Adopts `info` (a run already created or resumed on the server). Use
   /// Client::start_run rather than calling this directly.
-  ActiveRun(Client client, RunInfo info);
+  ActiveRun(Client client, RunInfo info, bool offline = false);
   ActiveRun(ActiveRun&& other) noexcept;
   ActiveRun& operator=(ActiveRun&& other) noexcept;
   ActiveRun(const ActiveRun&) = delete;
@@ -52,6 +60,12 @@ class ActiveRun {
   /// The RunInfo as returned when the run was created or resumed.
   const RunInfo& info() const noexcept { return info_; }
   bool ended() const noexcept { return ended_; }
+  /// True when the run started while the server was unreachable (StartRunOptions::
+  /// allow_offline): run_id() is then a placeholder `offline-<32 hex>`.
+  bool offline() const noexcept { return offline_; }
+  /// The run's id on the server: run_id(), or for an offline run its real id once it has
+  /// been created (the placeholder until then). Thread-safe.
+  std::string server_run_id() const;
 
   /// Enqueues a metric point, timestamped now (ms). Never throws or blocks on the network.
   void log_metric(std::string_view key, double value, int64_t step = 0) noexcept;
@@ -92,7 +106,9 @@ class ActiveRun {
   int uncaught_at_start_ = 0;
   uint64_t fork_generation_ = 0;
   bool ended_ = false;
+  bool offline_ = false;
   EndRunResult end_result_;
+  std::shared_ptr<RunGuard> guard_;  // shared with the signal handler's registry (weakly)
 };
 
 }  // namespace mlflowpp

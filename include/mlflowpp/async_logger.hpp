@@ -11,9 +11,13 @@
 /// the same key), retries transient failures with the client's RetryPolicy, and isolates
 /// any item the server refuses so that the rest of its batch still lands.
 ///
+/// Every request is written ahead to the spool journal (LoggerOptions::spool) and sent by a
+/// second thread, in order; a server outage of any length only delays delivery.
+///
 /// Every item ends in exactly one of: delivered, rejected (invalid on the client, or
-/// refused by the server; reported by key through the error callback), or dropped
-/// (queue full, retries exhausted, shutdown deadline; counted by reason).
+/// refused by the server; reported by key through the error callback), left in the spool
+/// at exit (delivered by a later process), or dropped (queue full; spool full; without a
+/// spool: retries exhausted, shutdown deadline; counted by reason).
 ///
 /// Thread safety: every member function may be called from any number of threads at
 /// once. The error callback runs on the worker thread, never under an internal lock.
@@ -33,6 +37,9 @@ namespace mlflowpp {
 namespace detail {
 class LoggerCore;
 }
+class ActiveRun;
+class Client;
+struct RunGuard;
 
 /// Counters of an AsyncLogger since it was created. Every enqueued item ends in exactly
 /// one of delivered, rejected_* or dropped_* (or is still pending).
@@ -45,14 +52,20 @@ struct LoggerStats {
   uint64_t dropped_transient = 0;   ///< transient failures outlasted the retry budget
   uint64_t dropped_shutdown = 0;    ///< still queued or in flight at the shutdown deadline
   uint64_t dropped_after_fork = 0;  ///< logged in a forked child
-  uint64_t requests = 0;            ///< HTTP requests sent (including retries)
-  uint64_t retries = 0;             ///< of which retries
-  uint64_t queue_high_water = 0;    ///< most items ever queued at once
+  uint64_t dropped_spool_full = 0;  ///< the spool reached its cap and the memory buffer was full
+  /// Items not delivered when the logger shut down but kept in the spool journal: the next
+  /// process logging to the same server (or `mlflowpp-sync`) delivers them.
+  uint64_t left_in_spool = 0;
+  uint64_t spooled = 0;           ///< items written to the spool journal (write-ahead; all of them normally)
+  uint64_t replayed = 0;          ///< items of dead processes' journals delivered by this logger
+  uint64_t requests = 0;          ///< HTTP requests sent (including retries)
+  uint64_t retries = 0;           ///< of which retries
+  uint64_t queue_high_water = 0;  ///< most items ever queued at once
 
   /// Items neither delivered nor definitively accounted for yet.
   uint64_t pending() const noexcept {
     return enqueued - delivered - rejected_invalid - rejected_by_server - dropped_transient -
-           dropped_shutdown;
+           dropped_shutdown - dropped_spool_full - left_in_spool;
   }
 };
 
@@ -64,6 +77,9 @@ struct FlushResult {
   uint64_t pending = 0;   ///< items still not accounted for when the call returned
   uint64_t rejected = 0;  ///< items rejected (client or server) since the logger started
   uint64_t dropped = 0;   ///< items dropped (any reason) since the logger started
+  /// Of the items not yet delivered, how many are safe in the spool journal (delivered
+  /// later by this logger, the next process or `mlflowpp-sync`).
+  uint64_t spooled = 0;
   /// True when complete and nothing was ever rejected or dropped.
   bool ok() const noexcept { return complete && rejected == 0 && dropped == 0; }
 };
@@ -77,6 +93,8 @@ struct LogError {
     kTransient,         ///< retries exhausted: items dropped
     kQueueFull,         ///< first drop of a burst while the queue was full
     kShutdown,          ///< dropped at the shutdown deadline
+    kSpoolFull,         ///< the spool reached its cap (first time), or items dropped because of it
+    kSpoolError,        ///< the spool cannot be written: logging continues in memory only
   };
   Kind kind = Kind::kInvalid;
   std::string run_id;
@@ -135,7 +153,9 @@ class AsyncLogger {
 
   /// Flushes what it can, stops the worker and returns within `deadline`, even when the
   /// server hangs — plus up to about one second: libcurl checks the abort flag of a
-  /// stalled transfer about once a second. What is left is counted in dropped_shutdown.
+  /// stalled transfer about once a second. When the server is unreachable and everything
+  /// left is in the spool, it returns at once. What is left is counted in left_in_spool
+  /// (kept on disk for the next process) or, without a spool, in dropped_shutdown.
   /// Idempotent; later log calls drop (counted as enqueued and dropped_shutdown). Releases
   /// the error callback.
   FlushResult shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(30)) noexcept;
@@ -153,6 +173,9 @@ class AsyncLogger {
   void set_error_callback(ErrorCallback callback);
 
  private:
+  friend class ActiveRun;
+  friend class Client;
+  friend struct RunGuard;
   std::unique_ptr<detail::LoggerCore> core_;
 };
 

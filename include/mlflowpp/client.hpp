@@ -78,6 +78,14 @@ struct StartRunOptions {
   /// Add the system tags the Python client sets (mlflow.user, mlflow.source.name,
   /// mlflow.source.type=LOCAL, mlflow.source.git.commit inside a git checkout).
   bool system_tags = true;
+  /// When the server cannot be reached within `offline_after` (connection failures,
+  /// timeouts, 502/503/504), start the run offline instead of throwing: it gets a
+  /// placeholder id (`offline-<32 hex>`, see ActiveRun::offline), its data goes to the
+  /// spool, and the run is created on the server — tagged `mlflowpp.offlineRunId`, so
+  /// never twice — when it answers again, by this process or a later one. Needs the spool
+  /// (LoggerOptions::spool); resuming a run (run_id, MLFLOW_RUN_ID) never goes offline.
+  bool allow_offline = true;
+  std::chrono::milliseconds offline_after{std::chrono::seconds(10)};
 };
 
 /// Thread-safe MLflow tracking client (copyable handle; copies share state).
@@ -182,7 +190,8 @@ class Client {
 
   /// Starts (or resumes) a run as `mlflow.start_run` does and returns its handle; see
   /// StartRunOptions for how the experiment is chosen. Adds the system tags and
-  /// `mlflow.runName`. Throws like the calls it makes (get-by-name, create, runs/create).
+  /// `mlflow.runName`. Throws like the calls it makes (get-by-name, create, runs/create),
+  /// except that an unreachable server starts the run offline (StartRunOptions::allow_offline).
   ActiveRun start_run(StartRunOptions options = {});
   /// `start_run` with an experiment name (created if missing) and a run name.
   ActiveRun start_run(const std::string& experiment_name, const std::string& run_name = {});
@@ -469,6 +478,8 @@ class Client {
                                               const ArtifactOptions& options = ArtifactOptions::from_env());
 
  private:
+  ActiveRun start_offline(const StartRunOptions& o, const std::string& env_name, const std::string& env_id,
+                          std::vector<RunTag> tags, const std::string& why);
   struct Impl;
   std::shared_ptr<Impl> impl_;
   friend class ActiveRun;

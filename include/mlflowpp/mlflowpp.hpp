@@ -9,4 +9,5 @@
 #include "mlflowpp/error.hpp"
 #include "mlflowpp/options.hpp"
 #include "mlflowpp/registry.hpp"
+#include "mlflowpp/signals.hpp"
 #include "mlflowpp/version.hpp"

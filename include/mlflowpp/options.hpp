@@ -50,6 +50,43 @@ enum class OverflowPolicy {
   kBlock,
 };
 
+/// When the spool journal is flushed to stable storage (fdatasync).
+enum class SpoolFsync {
+  kNever,     ///< leave it to the kernel: survives a crash of the process, not of the machine
+  kInterval,  ///< every 64 records or `SpoolOptions::fsync_interval`, run events at once (default)
+  kAlways,    ///< after every record
+};
+
+/// The on-disk spool (docs/adr/0006-durable-logging.md). Every request the logger sends
+/// (and every run event: started, ended, created offline) is first appended to a
+/// zstd-compressed journal, then sent, then acknowledged in the journal. What the server
+/// has not acknowledged survives an outage of any length, a full in-memory buffer, the
+/// process's exit and a crash (SIGKILL): the next process logging to the same tracking
+/// server replays it at start, in order, or `mlflowpp-sync <folder>` replays it into any
+/// tracking server.
+struct SpoolOptions {
+  /// MLFLOWPP_SPOOL=0 turns it off: then transient failures that outlast the retry policy
+  /// are dropped (counted), and runs cannot start offline.
+  bool enabled = true;
+  /// Root folder; each tracking server gets its own subfolder. Empty: MLFLOWPP_SPOOL_DIR,
+  /// else $XDG_STATE_HOME/mlflowpp/spool, else ~/.local/state/mlflowpp/spool. Keep it on a
+  /// local file system (journals are locked with flock).
+  std::string dir;
+  /// Cap of this process's journal, in bytes (MLFLOWPP_SPOOL_MAX_BYTES). Beyond it, new
+  /// data is held in memory (max_buffered_bytes), then dropped with a counted reason.
+  uint64_t max_bytes = 4ull << 30;
+  SpoolFsync fsync = SpoolFsync::kInterval;  ///< MLFLOWPP_SPOOL_FSYNC = never | interval | always
+  std::chrono::milliseconds fsync_interval{1000};
+  /// A journal whose records are all delivered is replaced by a new one beyond this size.
+  uint64_t rotate_bytes = 64ull << 20;
+  /// At start, replay the journals that dead processes left for the same tracking server
+  /// (on the logger's sender thread, never in the constructor). MLFLOWPP_SPOOL_REPLAY=0.
+  bool replay_orphans = true;
+  /// Longest wait between two delivery rounds while the server is unreachable (each round
+  /// is a full RetryPolicy schedule).
+  std::chrono::milliseconds max_retry_wait{30000};
+};
+
 /// Settings of the asynchronous (batching) logger.
 struct LoggerOptions {
   /// Items (metrics, params, tags) the in-memory queue holds; preallocated. ≥ 16.
@@ -69,6 +106,11 @@ struct LoggerOptions {
   std::chrono::milliseconds end_run_flush_timeout{std::chrono::minutes(5)};
   /// Print refused or dropped items to stderr when no error callback is set.
   bool report_errors_to_stderr = true;
+  /// Request bodies held in memory between batching and sending (≥ max_request_bytes).
+  /// Beyond it, bodies already in the spool are released and read back when their turn
+  /// comes; without a spool, batching waits (and the queue absorbs the wait).
+  std::size_t max_buffered_bytes = 16u << 20;
+  SpoolOptions spool;
 };
 
 /// Everything a Client needs. The defaults match MLflow's Python client.

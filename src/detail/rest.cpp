@@ -201,6 +201,8 @@ double jitter_uniform() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
+thread_local std::optional<std::chrono::steady_clock::time_point> t_retry_deadline;
+
 bool aborted(const CallHooks* hooks) {
   return hooks != nullptr && hooks->abort != nullptr && hooks->abort->load();
 }
@@ -219,6 +221,12 @@ bool wait(const CallHooks* hooks, std::chrono::milliseconds d) {
 }
 
 }  // namespace
+
+ScopedRetryDeadline::ScopedRetryDeadline(std::chrono::steady_clock::time_point deadline) noexcept
+    : previous_(t_retry_deadline) {
+  t_retry_deadline = deadline;
+}
+ScopedRetryDeadline::~ScopedRetryDeadline() { t_retry_deadline = previous_; }
 
 [[noreturn]] void throw_server_error(const char* method, const std::string& url, const HttpResponse& resp) {
   auto parsed = parse_error_body(resp.body);
@@ -282,6 +290,12 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
       }
       delay = policy.backoff(attempt + 1, jitter_uniform());
       reason = e.what();
+    }
+    if (t_retry_deadline && std::chrono::steady_clock::now() + delay > *t_retry_deadline) {
+      throw TransportError(42 /* CURLE_ABORTED_BY_CALLBACK */,
+                           fmt::format("{} {}: gave up at the caller's deadline after {} attempt(s): {}",
+                                       req.method, redact_url(req.url), attempt + 1, reason),
+                           false);
     }
     if (policy.warn_on_retry) {
       std::fprintf(stderr, "mlflowpp: %s; retry %d of %d in %.1f s\n", reason.c_str(), attempt + 1,

@@ -28,6 +28,19 @@ struct CallHooks {
   std::atomic<uint64_t>* retries = nullptr;   ///< incremented per retry
 };
 
+/// While alive, retries made on this thread give up (TransportError 42 naming the reason)
+/// instead of waiting past `deadline`. Used to decide quickly that a run starts offline.
+class ScopedRetryDeadline {
+ public:
+  explicit ScopedRetryDeadline(std::chrono::steady_clock::time_point deadline) noexcept;
+  ~ScopedRetryDeadline();
+  ScopedRetryDeadline(const ScopedRetryDeadline&) = delete;
+  ScopedRetryDeadline& operator=(const ScopedRetryDeadline&) = delete;
+
+ private:
+  std::optional<std::chrono::steady_clock::time_point> previous_;
+};
+
 /// True for the statuses the retry policy retries: 408, 429, 500, 502, 503, 504.
 bool is_retryable_status(long status) noexcept;
 /// False for transport failures that another attempt cannot fix: TLS verification and

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +26,43 @@
 
 namespace mlflowpp::detail {
 namespace {
+
+// ---- Journals held open by this process, closed in a forked child --------------------
+// flock belongs to the open file description, which a child shares: a child that kept the
+// descriptor would keep a dead parent's journal locked (never adopted). The child handler
+// closes every registered descriptor (a bare close: no LOCK_UN, which would unlock the
+// parent's journal too). Lock-free so that the handler is async-signal-safe.
+
+// Slots hold fd + 1 (0: free), so that zero-initialization means empty.
+constexpr std::size_t kMaxTrackedFds = 256;
+std::atomic<int> g_journal_fds[kMaxTrackedFds];
+
+void remember_fd(int fd) noexcept {
+  for (auto& slot : g_journal_fds) {
+    int expected = 0;
+    if (slot.compare_exchange_strong(expected, fd + 1)) return;
+  }
+}
+
+/// True when `fd` was registered (and is no longer).
+bool forget_fd(int fd) noexcept {
+  for (auto& slot : g_journal_fds) {
+    int expected = fd + 1;
+    if (slot.compare_exchange_strong(expected, 0)) return true;
+  }
+  return false;
+}
+
+void close_journals_in_child() noexcept {
+  for (auto& slot : g_journal_fds) {
+    const int v = slot.exchange(0);
+    if (v > 0) ::close(v - 1);
+  }
+}
+
+__attribute__((constructor)) void register_journal_fork_handler() {
+  pthread_atfork(nullptr, nullptr, close_journals_in_child);
+}
 
 // ---- CRC-32C -------------------------------------------------------------------------
 
@@ -145,7 +184,9 @@ struct JournalWriter::Codec {
 };
 
 JournalWriter::JournalWriter(int fd, std::string path, uint64_t size, FsyncPolicy policy)
-    : fd_(fd), path_(std::move(path)), size_(size), policy_(policy), codec_(std::make_unique<Codec>()) {}
+    : fd_(fd), path_(std::move(path)), size_(size), policy_(policy), codec_(std::make_unique<Codec>()) {
+  remember_fd(fd_);
+}
 
 JournalWriter::JournalWriter(JournalWriter&& o) noexcept
     : fd_(std::exchange(o.fd_, -1)),
@@ -269,13 +310,15 @@ void JournalWriter::sync_if_due() {
 void JournalWriter::close() noexcept {
   if (fd_ < 0) return;
   if (policy_.mode != FsyncMode::kNever && unsynced_ > 0) (void)::fdatasync(fd_);
+  forget_fd(fd_);
   ::close(fd_);  // never LOCK_UN: a forked child may share this open file description
   fd_ = -1;
   unsynced_ = 0;
 }
 
 void JournalWriter::abandon_after_fork() noexcept {
-  if (fd_ >= 0) ::close(fd_);
+  // The fork handler normally closed it already; never close a number reused since.
+  if (fd_ >= 0 && forget_fd(fd_)) ::close(fd_);
   fd_ = -1;
 }
 
@@ -383,7 +426,7 @@ bool JournalReader::next(Record& out) noexcept {
   const uint32_t rsize = get_u32(h + 12);
   const uint32_t crc = get_u32(h + 16);
   const uint64_t available = file_size_ - pos_ - kRecordHeaderSize;
-  if (magic != kRecordMagic || type < 1 || type > 4 || h[5] != 0 || h[6] != 0 || h[7] != 0) return stop();
+  if (magic != kRecordMagic || type < 1 || type > 5 || h[5] != 0 || h[6] != 0 || h[7] != 0) return stop();
   if (csize == 0 || csize > kMaxRecordCompressedSize || rsize > kMaxRecordRawSize || csize > available)
     return stop();
   if (static_cast<RecordType>(type) == RecordType::kAck && rsize != 8) return stop();
@@ -519,6 +562,7 @@ void remove_journal(JournalWriter&& writer) {
   if (writer.fd_ < 0) throw Error("mlflowpp spool: remove_journal on a closed journal");
   if (::unlink(writer.path_.c_str()) != 0 && errno != ENOENT) throw_errno("unlink " + writer.path_, errno);
   writer.unsynced_ = 0;  // nothing left to make durable
+  forget_fd(writer.fd_);
   ::close(writer.fd_);
   writer.fd_ = -1;
 }
@@ -536,6 +580,12 @@ std::string default_spool_dir() {
   }
   if (home.empty()) return {};
   return home + "/.local/state/mlflowpp/spool";
+}
+
+int64_t file_mtime_ms(const std::string& path) noexcept {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
 uint64_t directory_bytes(const std::string& dir) {

@@ -24,8 +24,9 @@ namespace mlflowpp::detail {
 enum class RecordType : uint8_t {
   kLogBatch = 1,   ///< exact JSON body of POST /api/2.0/mlflow/runs/log-batch
   kUpdateRun = 2,  ///< JSON body of POST /api/2.0/mlflow/runs/update
-  kCreateRun = 3,  ///< {"local_run_id":…,"body":{runs/create body}} (reserved: offline run creation)
+  kCreateRun = 3,  ///< {"local_run_id":…,"experiment_id"|"experiment_name":…,"run_name","start_time","tags"}
   kAck = 4,        ///< 8-byte LE offset of the first record not yet delivered
+  kRunStarted = 5,  ///< {"run_id":…}: an ActiveRun began logging (for the crash rule)
 };
 
 inline constexpr char kJournalHeader[8] = {'M', 'L', 'F', 'P', 'P', 'J', '1', '\n'};
@@ -204,6 +205,9 @@ void remove_journal(JournalWriter&& writer);
 /// else $HOME/.local/state/mlflowpp/spool, else the passwd entry's home. Empty strings
 /// count as unset. Empty result when no home can be found.
 std::string default_spool_dir();
+
+/// Last modification of `path` in ms since the epoch (0 when it cannot be read).
+int64_t file_mtime_ms(const std::string& path) noexcept;
 
 /// Sum of the sizes of the regular files in `dir` (journals and in-creation temporaries);
 /// 0 for a missing directory. For the caller's size cap.

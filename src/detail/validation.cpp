@@ -24,7 +24,9 @@ namespace {
 std::string shown(std::string_view key) {
   // Keys in messages: at most 80 characters, so a huge key does not flood a log.
   if (key.size() <= 80) return std::string(key);
-  return fmt::format("{}...", key.substr(0, 77));
+  std::size_t n = 77;  // never cut a multi-byte character in two (the message stays UTF-8)
+  while (n > 0 && (static_cast<unsigned char>(key[n]) & 0xC0) == 0x80) --n;
+  return fmt::format("{}...", key.substr(0, n));
 }
 
 bool allowed_ascii(unsigned char c) {
