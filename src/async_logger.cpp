@@ -176,9 +176,10 @@ void LoggerCore::enqueue(ItemKind kind, uint32_t run, std::string_view key, doub
       ++dropped_after_stop_;  // outside the flush sequence; reported as enqueued + dropped
       drop = true;
     } else if (count_ == cap) {
-      if (deps_.options.overflow_policy == OverflowPolicy::kBlock) {
+      if (deps_.options.overflow_policy == OverflowPolicy::kBlock && !stalled_) {
         cv_worker_.notify_one();
-        cv_space_.wait_for(lk, deps_.options.block_timeout, [&] { return count_ < cap || stop_; });
+        if (!cv_space_.wait_for(lk, deps_.options.block_timeout, [&] { return count_ < cap || stop_; }))
+          stalled_ = true;  // the assembler is stuck: drop until it drains again, never wait twice
       }
       if (count_ == cap || stop_) {
         ++dropped_queue_full_;
@@ -285,6 +286,7 @@ void LoggerCore::run_assembler() noexcept {
       for (std::size_t i = 0; i < n; ++i) std::swap(batch[i], ring_[(head_ + i) % cap]);
       head_ = (head_ + n) % cap;
       count_ = 0;
+      if (n > 0) stalled_ = false;
       flush_requested_ = false;
       stopping = stop_;
       seq_end = seq_;

@@ -90,6 +90,22 @@ ClientOptions ClientOptions::from_env() {
     o.logger.max_batch_delay = std::chrono::milliseconds(*v);
   if (auto v = env_int("MLFLOWPP_END_RUN_FLUSH_TIMEOUT_S", 0, 86400))
     o.logger.end_run_flush_timeout = std::chrono::seconds(*v);
+  if (auto v = env_bool("MLFLOWPP_SPOOL")) o.logger.spool.enabled = *v;
+  if (auto v = env("MLFLOWPP_SPOOL_DIR")) o.logger.spool.dir = *v;
+  if (auto v = env_int("MLFLOWPP_SPOOL_MAX_BYTES", 1 << 20, 1ll << 50))
+    o.logger.spool.max_bytes = static_cast<uint64_t>(*v);
+  if (auto v = env_bool("MLFLOWPP_SPOOL_REPLAY")) o.logger.spool.replay_orphans = *v;
+  if (auto v = env("MLFLOWPP_SPOOL_FSYNC")) {
+    if (*v == "never") {
+      o.logger.spool.fsync = SpoolFsync::kNever;
+    } else if (*v == "interval") {
+      o.logger.spool.fsync = SpoolFsync::kInterval;
+    } else if (*v == "always") {
+      o.logger.spool.fsync = SpoolFsync::kAlways;
+    } else {
+      throw InvalidArgumentError("MLFLOWPP_SPOOL_FSYNC='" + *v + "': expected never, interval or always");
+    }
+  }
   return o;
 }
 

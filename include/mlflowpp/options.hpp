@@ -43,10 +43,13 @@ struct RetryPolicy {
 
 /// What the asynchronous logger does when its in-memory queue is full.
 enum class OverflowPolicy {
-  /// Refuse the new item and count it in LoggerStats::dropped_queue_full (never blocks).
+  /// Refuse the new item and count it in LoggerStats::dropped_queue_full (never waits).
   kDropNewest,
-  /// Wait for room, at most `LoggerOptions::block_timeout`, then drop and count. The one
-  /// mode in which a logging call can wait (on the worker, never on the network directly).
+  /// Wait for room, at most `LoggerOptions::block_timeout`, then drop and count (default).
+  /// The queue fills only when logging outpaces the batching thread — which never waits on
+  /// the network (it writes to the spool) — so the wait is the time that thread takes to
+  /// take the queue over (milliseconds). The one bounded wait of a logging call: when
+  /// a wait times out, later calls drop at once until the queue drains again.
   kBlock,
 };
 
@@ -96,7 +99,7 @@ struct LoggerOptions {
   std::chrono::milliseconds max_batch_delay{200};
   /// The worker is woken early once this many items are queued. ≥ 1.
   std::size_t wake_threshold = 1000;
-  OverflowPolicy overflow_policy = OverflowPolicy::kDropNewest;
+  OverflowPolicy overflow_policy = OverflowPolicy::kBlock;
   std::chrono::milliseconds block_timeout{1000};  ///< only for OverflowPolicy::kBlock
   /// Budget, in serialized JSON bytes, of one log-batch request body (MLflow's documented
   /// limit is 1 MB). Batches are split to stay under it.

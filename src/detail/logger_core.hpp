@@ -166,6 +166,7 @@ class LoggerCore {
   uint64_t high_water_ = 0;
   uint64_t dropped_after_stop_ = 0;
   bool flush_requested_ = false;
+  bool stalled_ = false;  // a kBlock wait timed out; cleared when the assembler drains
   bool stop_ = false;
   bool threads_done_ = false;
 

@@ -312,6 +312,10 @@ TEST_CASE("shutdown drains what is queued when the server answers", "[logger]") 
 TEST_CASE("overflow: a full queue drops the newest items, counted, never blocking", "[logger]") {
   LoggerOptions lo = quick();
   lo.queue_capacity = 16;
+  lo.overflow_policy = OverflowPolicy::kDropNewest;
+  // No spool and a tiny in-memory buffer: batching waits for the hung sender, the queue fills.
+  lo.max_request_bytes = 2000;
+  lo.max_buffered_bytes = 2000;
   LoggerRig rig(lo);
   Errors errors;
   rig.core->set_error_callback(errors.callback());
