@@ -72,9 +72,12 @@ constexpr const char* kUsage =
     "skipped (that process delivers it). A replayed journal is removed; one that could not\n"
     "be delivered keeps what was acknowledged and is resumed by the next sync.\n"
     "\n"
+    "A journal that logs to runs the server does not have (written for another server) is\n"
+    "left alone: runs started offline can be replayed anywhere, others only where they are.\n"
+    "\n"
     "Exit status: 0 every journal was replayed (or skipped because its owner is alive, or\n"
-    "there was none); 1 some journal was left (server unreachable, refused credentials,\n"
-    "unreadable file); 2 usage error.\n";
+    "there was none); 1 some journal was left (server unreachable, credentials refused,\n"
+    "runs missing, unreadable file); 2 usage error.\n";
 
 struct Args {
   std::string tracking_uri;
@@ -251,13 +254,49 @@ int list_command(const std::vector<std::string>& journals) {
   return kExitOk;
 }
 
+/// The run id a journal payload starts with (bodies this library writes start with it),
+/// or "" (an escaped or missing id).
+std::string leading_run_id(const std::string& payload) {
+  static constexpr std::string_view kHead = "{\"run_id\":\"";
+  if (payload.compare(0, kHead.size(), kHead) != 0) return {};
+  const auto end = payload.find_first_of("\"\\", kHead.size());
+  if (end == std::string::npos || payload[end] != '"') return {};
+  return payload.substr(kHead.size(), end - kHead.size());
+}
+
+/// A server run (not one started offline) that records after the journal's last ACK log
+/// to and that `store` does not have (404 RESOURCE_DOES_NOT_EXIST), or "". Replaying
+/// would have every such request refused, acknowledged, and the journal removed. Other
+/// failures return "" (the replay deals with them).
+std::string missing_run(const std::string& path, TrackingStore& store) {
+  JournalReader reader = JournalReader::open(path);
+  reader.seek_past_last_ack();
+  std::vector<std::string> ids;
+  Record rec;
+  while (reader.next(rec)) {
+    if (rec.type != RecordType::kLogBatch && rec.type != RecordType::kUpdateRun) continue;
+    std::string id = leading_run_id(rec.payload);
+    if (id.empty() || is_offline_run_id(id) || std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
+    ids.push_back(std::move(id));
+  }
+  for (const auto& id : ids) {
+    try {
+      store.get_run(id);
+    } catch (const ServerError& e) {
+      if (e.error_code() == "RESOURCE_DOES_NOT_EXIST") return id;
+    } catch (const std::exception&) {
+    }
+  }
+  return {};
+}
+
 struct Totals {
   uint64_t complete = 0, left = 0, alive = 0;
 };
 
 void print_stats(const ReplayStats& st) {
   std::printf(
-      "  %llu record(s) replayed, %llu item(s) delivered, %llu refused, %llu run(s) created, %llu run(s) "
+      " %llu record(s) replayed, %llu item(s) delivered, %llu refused, %llu run(s) created, %llu run(s) "
       "marked FAILED",
       static_cast<unsigned long long>(st.records), static_cast<unsigned long long>(st.entities_delivered),
       static_cast<unsigned long long>(st.entities_rejected), static_cast<unsigned long long>(st.runs_created),
@@ -297,9 +336,12 @@ int sync_command(const Args& args, const std::vector<std::string>& journals) {
   const bool budget = args.wait_seconds > 0;
   const Clock::time_point deadline =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(args.wait_seconds));
+  // Set when the server stopped answering and there is no --wait budget (see on_outage).
+  bool give_up = false;
   // A plain wait; with a --wait budget, false once the budget has run out (the delivery
   // then gives up and the journal keeps its ACKs).
-  auto sleep = [budget, deadline](std::chrono::milliseconds d) {
+  auto sleep = [budget, deadline, &give_up](std::chrono::milliseconds d) {
+    if (give_up) return false;
     if (!budget) {
       std::this_thread::sleep_for(d);
       return true;
@@ -317,10 +359,7 @@ int sync_command(const Args& args, const std::vector<std::string>& journals) {
   std::printf("mlflowpp-sync: replaying %zu journal(s) into %s\n", journals.size(), target.c_str());
 
   // Before touching any journal: is the server there, and does it take our credentials?
-  // Without --wait the delivery does not persist, and then a refused request (401/403, a
-  // wrong path prefix answering 404, a TLS failure) counts as refused data: the records
-  // would be acknowledged and the journal removed. So a sync that cannot even read from
-  // the server stops here and leaves every journal as it is.
+  // A sync that cannot even read from the server stops here, every journal as it was.
   {
     std::chrono::milliseconds wait{1000};
     for (;;) {
@@ -343,12 +382,22 @@ int sync_command(const Args& args, const std::vector<std::string>& journals) {
     }
   }
 
+  // Always persist: without it the Deliverer counts an answer that a later attempt (or a
+  // fixed configuration) can change as a refusal of the data: 401/403/407, a wrong path
+  // prefix answering 404, a TLS verification failure. Those records would be acknowledged
+  // and the journal removed: data lost for a mistyped token. Persisting, such answers are
+  // transient, like an unreachable server: after one full RetryPolicy schedule the
+  // Deliverer reports the outage (on_outage(true)) and waits for its next round. Without
+  // a --wait budget that wait is refused (give_up), so the journal is left with its ACKs,
+  // to be resumed by the next sync; with one, rounds go on until the budget runs out.
   DeliveryHooks hooks;
   hooks.sleep = sleep;
   hooks.report = [](LogError e) { std::fprintf(stderr, "mlflowpp-sync: refused: %s\n", e.message.c_str()); };
-  hooks.persist = budget;
+  hooks.persist = true;
   hooks.on_outage = [&](bool down) {
-    if (down) {
+    if (down && !budget) {
+      give_up = true;
+    } else if (down) {
       std::fprintf(stderr,
                    "mlflowpp-sync: the tracking server %s is not answering; retrying for up to %g s\n",
                    target.c_str(), args.wait_seconds);
@@ -392,12 +441,22 @@ int sync_command(const Args& args, const std::vector<std::string>& journals) {
         }
         continue;
       }
+      if (std::string missing = missing_run(path, *store); !missing.empty()) {
+        std::printf(
+            "  left: run %s does not exist on %s (this journal was written for another server?); not "
+            "replayed, its data would be refused and lost. Replay it into its own server, or remove it.\n",
+            missing.c_str(), target.c_str());
+        ++totals.left;
+        continue;  // `adopted` closes untouched but for a dropped torn tail
+      }
       ReplayStats st = replay_journal(std::move(*adopted), deliverer);
       if (st.complete) {
         std::printf("  complete:");
         ++totals.complete;
       } else {
-        std::printf("  left (%s):", st.error.empty() ? "not delivered" : st.error.c_str());
+        const bool out_of_time = budget && Clock::now() >= deadline;
+        std::printf("  left (%s%s):", out_of_time ? "the --wait budget ran out; " : "",
+                    st.error.empty() ? "not delivered" : st.error.c_str());
         ++totals.left;
       }
       print_stats(st);

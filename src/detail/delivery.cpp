@@ -317,8 +317,8 @@ CallOutcome Deliverer::create_offline_run(const OfflineRun& run) {
       } else {
         try {
           experiment_id = store_.create_experiment(run.experiment_name, std::string(), {});
-        } catch (const ServerError& e) {
-          if (!e.is_already_exists()) throw;
+        } catch (const ServerError& err) {
+          if (!err.is_already_exists()) throw;
           auto again = store_.get_experiment_by_name(run.experiment_name);
           if (!again) throw;
           experiment_id = again->experiment_id;
@@ -340,6 +340,11 @@ CallOutcome Deliverer::create_offline_run(const OfflineRun& run) {
     tags.push_back({std::string(kOfflineRunIdTag), run.local_run_id});
     found = store_.create_run(experiment_id, run.run_name, run.start_time, tags, run.user_id).info.run_id;
   });
+  if (r.kind == CallOutcome::Kind::kDone && found.empty()) {
+    // A 2xx answer without a run (e.g. an HTML page from a proxy): not created.
+    r.kind = CallOutcome::Kind::kFailed;
+    r.message = "the server's answer to runs/create held no run id";
+  }
   r.run_id = found;
   return r;
 }
@@ -362,6 +367,8 @@ ReplayStats replay_journal(JournalWriter journal, Deliverer& deliverer,
                            const std::unordered_set<std::string>& skip_crash_rule) {
   ReplayStats st;
   st.path = journal.path();
+  // Before any ACK is appended: the crash rule's fallback end time.
+  const int64_t last_write_ms = file_mtime_ms(journal.path());
   JournalReader reader = JournalReader::open(journal.path());
   // First pass, over the whole journal (ACKed records too): offline runs, started and
   // ended runs, and each run's last metric timestamp (the crash rule's end time).
@@ -444,7 +451,6 @@ ReplayStats replay_journal(JournalWriter journal, Deliverer& deliverer,
   reader.seek(info.ack_offset);
   while (reader.next(rec)) {
     if (rec.type == RecordType::kAck || rec.type == RecordType::kRunStarted) continue;
-    ++st.records;
     if (rec.type == RecordType::kCreateRun) {
       auto r = parse_offline_run_payload(rec.payload);
       if (r) {
@@ -477,6 +483,7 @@ ReplayStats replay_journal(JournalWriter journal, Deliverer& deliverer,
         if (auto p = parse_log_batch_body(rec.payload)) st.entities_rejected += p->entities.size();
       }
     }
+    ++st.records;
     journal.append_ack(rec.next_offset);
   }
 
@@ -491,7 +498,7 @@ ReplayStats replay_journal(JournalWriter journal, Deliverer& deliverer,
     if (o.kind != CallOutcome::Kind::kDone) continue;
     int64_t end_time = 0;
     if (auto it = last_ts.find(local); it != last_ts.end()) end_time = it->second;
-    if (end_time <= 0) end_time = file_mtime_ms(journal.path());
+    if (end_time <= 0) end_time = last_write_ms;
     CallOutcome f = deliverer.fail_if_running(id, end_time);
     if (f.kind == CallOutcome::Kind::kFailed) return leave(f.message);
     if (!f.run_id.empty()) ++st.runs_marked_failed;

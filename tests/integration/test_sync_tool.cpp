@@ -397,3 +397,25 @@ TEST_CASE("sync tool: exit status 1 leaves the journal when the server cannot be
   REQUIRE(fs::exists(j.path));
   CHECK(fs::file_size(j.path) == size);
 }
+
+TEST_CASE("sync tool: a journal for runs the server does not have is left untouched", "[integration][sync]") {
+  if (!testing::have_server() || !have_tool()) return;
+  // Written for another server: its run ids mean nothing here. Replaying would have every
+  // request refused (404), acknowledged and the journal removed.
+  ScratchDir dir;
+  const std::string run_id = "0123456789abcdef0123456789abcdef";
+  std::string path;
+  {
+    auto w = d::JournalWriter::create(dir.str(), no_sync());
+    path = w.path();
+    w.append(d::RecordType::kRunStarted, run_started_body(run_id));
+    w.append(d::RecordType::kLogBatch, log_batch_body(run_id, {itest::metric("m", 1, 1000, 0)}, {}, {}));
+  }
+  const auto size = fs::file_size(path);
+  const ToolResult r = run_tool(sync_args(dir.str()));
+  INFO(r.output);
+  CHECK(r.exit_code == 1);
+  CHECK(itest::contains(r.output, "run " + run_id + " does not exist on"));
+  REQUIRE(fs::exists(path));
+  CHECK(fs::file_size(path) == size);
+}

@@ -110,7 +110,7 @@ struct LoggerRig {
 
   explicit LoggerRig(
       mlflowpp::LoggerOptions lo = {}, mlflowpp::ClientOptions co = fake_options(),
-      std::function<int64_t()> clock = [] { return int64_t{1700000000000}; })
+      std::function<int64_t()> clock = [] { return int64_t{1700000000000}; }, std::string spool_dir = {})
       : transport(std::make_shared<FakeTransport>()) {
     lo.report_errors_to_stderr = false;
     auto rest = std::make_shared<mlflowpp::detail::RestClient>(co, transport);
@@ -118,6 +118,8 @@ struct LoggerRig {
     deps.store = mlflowpp::detail::make_rest_store(rest);
     deps.options = lo;
     deps.now_ms = std::move(clock);
+    deps.spool_dir = std::move(spool_dir);  // empty: no spool (the pre-spool behaviour)
+    deps.target = "http://fake";
     auto sl = sleeps;
     auto smu = sleeps_mu;
     deps.retry_sleep = [sl, smu](std::chrono::milliseconds d) {

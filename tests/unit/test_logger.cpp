@@ -2,7 +2,10 @@
 // an injected clock: no sockets, no sleeps to wait for threads.
 #include <simdjson.h>
 
+#include <stdlib.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
@@ -12,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "detail/spool.hpp"
 #include "fake_transport.hpp"
 
 using namespace mlflowpp;
@@ -409,4 +413,175 @@ TEST_CASE("a queue smaller than the wake threshold still wakes the worker early"
   for (int i = 0; i < 40; ++i) rig.core->enqueue(ItemKind::kMetric, run, "m", i, {}, i, 1);
   CHECK(rig.transport->wait_for_requests(1) >= 1);  // within 10 s, not 60
   CHECK(rig.core->stats().dropped_queue_full == 0);
+}
+
+// ---- with the spool (docs/adr/0006) ----------------------------------------------------
+
+namespace {
+
+struct SpoolDir {
+  std::string path;
+  SpoolDir() {
+    char tmpl[] = "/tmp/mlflowpp-unit-spool-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~SpoolDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::size_t journals() const { return list_journals(path).size(); }
+};
+
+LoggerOptions spooled(std::size_t buffer_bytes = 2000) {
+  LoggerOptions o = quick();
+  o.max_request_bytes = 2000;  // small requests, so that the memory budget is exceeded
+  o.max_buffered_bytes = buffer_bytes;
+  o.spool.max_retry_wait = milliseconds(1);
+  return o;
+}
+
+/// A server that answers 503 while `down`, and records the log-batch bodies it accepts.
+struct FlakyServer {
+  std::atomic<bool> down{true};
+  std::mutex mu;
+  std::vector<std::string> accepted;  // paths + bodies, in order
+  testing::FakeTransport::Handler handler() {
+    return [this](const HttpRequest& r) {
+      if (down.load()) return testing::status(503);
+      std::lock_guard<std::mutex> lk(mu);
+      accepted.push_back(r.url.substr(r.url.rfind("/mlflow/")) + " " + r.body);
+      if (r.url.find("/runs/update") != std::string::npos)
+        return testing::ok(R"({"run_info":{"run_id":"run-1","status":"FINISHED"}})");
+      return testing::ok();
+    };
+  }
+  std::vector<int64_t> steps() {
+    std::lock_guard<std::mutex> lk(mu);
+    std::vector<int64_t> out;
+    for (const auto& a : accepted)
+      if (a.rfind("/mlflow/runs/log-batch ", 0) == 0)
+        for (const auto& m : decode(a.substr(a.find(' ') + 1)).metrics) out.push_back(m.step);
+    return out;
+  }
+};
+
+template <typename F>
+bool eventually(F&& f, milliseconds timeout = milliseconds(10000)) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!f()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("spool: an outage keeps everything on disk (released from memory), delivered in order after",
+          "[logger][spool]") {
+  SpoolDir dir;
+  LoggerRig rig(spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  FlakyServer server;
+  rig.transport->set_handler(server.handler());
+  auto run = rig.core->handle_for("run-1");
+  const int n = 5000;
+  for (int i = 0; i < n; ++i) rig.core->enqueue(ItemKind::kMetric, run, "m", i, {}, i, 1);
+  REQUIRE(eventually([&] { return rig.core->stats().spooled == n; }));
+  CHECK(dir.journals() == 1);
+  CHECK(rig.core->server_unreachable());
+  auto pending = rig.core->flush(milliseconds(50));
+  CHECK_FALSE(pending.complete);
+  CHECK(pending.spooled == n);  // every undelivered item is safe on disk
+  server.down = false;
+  auto r = rig.core->flush(milliseconds(20000));
+  REQUIRE(r.complete);
+  CHECK(r.ok());
+  auto steps = server.steps();
+  REQUIRE(steps.size() == n);
+  for (int i = 0; i < n; ++i) REQUIRE(steps[static_cast<std::size_t>(i)] == i);
+  CHECK_FALSE(rig.core->server_unreachable());
+  rig.core->shutdown(milliseconds(5000));
+  CHECK(dir.journals() == 0);  // everything acknowledged: removed
+}
+
+TEST_CASE("spool: shutdown in an outage leaves the journal, and the next logger replays it with the run end",
+          "[logger][spool]") {
+  SpoolDir dir;
+  {
+    LoggerRig rig(spooled(1 << 20), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+    FlakyServer down;
+    rig.transport->set_handler(down.handler());
+    auto run = rig.core->handle_for("run-1");
+    rig.core->run_started(run);
+    for (int i = 0; i < 300; ++i) rig.core->enqueue(ItemKind::kMetric, run, "m", i, {}, i, 1700000000000 + i);
+    rig.core->end_run(run, RunStatus::kFinished, 1700000009999);
+    REQUIRE(eventually([&] { return rig.core->server_unreachable(); }));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = rig.core->shutdown(milliseconds(30000));
+    CHECK(std::chrono::steady_clock::now() - t0 < milliseconds(5000));  // on disk: no waiting
+    CHECK(r.dropped == 0);
+    CHECK(rig.core->stats().left_in_spool == 300);
+    CHECK(rig.core->run_end_state(run).kind == RunEndState::Kind::kSpooled);
+  }
+  REQUIRE(dir.journals() == 1);
+  LoggerRig next(spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  FlakyServer up;
+  up.down = false;
+  next.transport->set_handler(up.handler());
+  REQUIRE(eventually([&] { return dir.journals() == 0; }));
+  auto steps = up.steps();
+  REQUIRE(steps.size() == 300);
+  for (int i = 0; i < 300; ++i) CHECK(steps[static_cast<std::size_t>(i)] == i);
+  std::lock_guard<std::mutex> lk(up.mu);
+  REQUIRE_FALSE(up.accepted.empty());
+  CHECK(up.accepted.back().rfind("/mlflow/runs/update ", 0) == 0);  // the status after the data
+  CHECK(up.accepted.back().find("FINISHED") != std::string::npos);
+  CHECK(next.core->stats().replayed == 300);
+}
+
+TEST_CASE("spool: at its cap, memory then drop with a counted reason", "[logger][spool]") {
+  SpoolDir dir;
+  LoggerOptions lo = spooled(4000);
+  lo.spool.max_bytes = 1;  // full from the start: nothing but run events goes to disk
+  LoggerRig rig(lo, testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  Errors errors;
+  rig.core->set_error_callback(errors.callback());
+  FlakyServer server;
+  rig.transport->set_handler(server.handler());
+  auto run = rig.core->handle_for("run-1");
+  const int n = 2000;
+  for (int i = 0; i < n; ++i) rig.core->enqueue(ItemKind::kMetric, run, "m", i, {}, i, 1);
+  const bool settled = eventually([&] {
+    auto s = rig.core->stats();
+    return s.dropped_spool_full >= n / 2;  // completion stays in order: pending until the server answers
+  });
+  INFO("dropped_spool_full=" << rig.core->stats().dropped_spool_full << " spooled=" << rig.core->stats().spooled
+                             << " pending=" << rig.core->flush(milliseconds(1)).pending);
+  REQUIRE(settled);
+  server.down = false;
+  auto r = rig.core->flush(milliseconds(20000));
+  REQUIRE(r.complete);
+  auto s = rig.core->stats();
+  CHECK(s.delivered + s.dropped_spool_full == n);
+  CHECK(s.delivered > 0);
+  CHECK(server.steps().size() == s.delivered);
+  bool reported = false;
+  for (const auto& e : errors.list) reported = reported || e.kind == LogError::Kind::kSpoolFull;
+  CHECK(reported);
+}
+
+TEST_CASE("spool: a journal whose owner is alive is never adopted", "[logger][spool]") {
+  SpoolDir dir;
+  LoggerRig a(spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  FlakyServer down;
+  a.transport->set_handler(down.handler());
+  auto run = a.core->handle_for("run-1");
+  for (int i = 0; i < 10; ++i) a.core->enqueue(ItemKind::kMetric, run, "m", i, {}, i, 1);
+  REQUIRE(eventually([&] { return a.core->stats().spooled == 10; }));
+  LoggerRig b(spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  FlakyServer up;
+  up.down = false;
+  b.transport->set_handler(up.handler());
+  b.core->flush(milliseconds(200));
+  std::this_thread::sleep_for(milliseconds(200));
+  CHECK(up.steps().empty());
+  CHECK(b.core->stats().replayed == 0);
+  CHECK(dir.journals() == 1);
 }
