@@ -1,5 +1,6 @@
 #include "mlflowpp/active_run.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -150,7 +151,19 @@ EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_ti
   auto& logger = client_.async_logger();
   auto& core = *logger.core_;
   const bool queued = core.end_run(handle_, status, now_ms());
-  end_result_.flush = logger.flush(flush_timeout);
+  // Wait for delivery, but not for a server that stays down: once everything is in the
+  // spool and the server has been unreachable for kOutageWait (from the start, for a run
+  // that started offline), the status waits in the journal behind the data.
+  constexpr std::chrono::seconds kOutageWait{30};
+  const auto until = std::chrono::steady_clock::now() + flush_timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    end_result_.flush = logger.flush(std::max(std::chrono::milliseconds(0), std::min(left, std::chrono::milliseconds(500))));
+    if (end_result_.flush.complete || left.count() <= 0) break;
+    if ((offline_ || core.unreachable_for() >= kOutageWait) && core.server_unreachable() &&
+        core.all_pending_on_disk())
+      break;
+  }
   const RunLogStats mine = logger.run_stats(handle_);  // this run's items only
   end_result_.flush.rejected = mine.rejected;
   end_result_.flush.dropped = mine.dropped;

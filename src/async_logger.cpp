@@ -320,14 +320,17 @@ void LoggerCore::run_assembler() noexcept {
       }
       submit(entries);
     } else {
-      std::lock_guard<std::mutex> lk(pmu_);
-      if (journal_) {
-        try {
-          journal_->sync_if_due();
-        } catch (const std::exception& e) {
-          spool_failed_locked(e.what());
+      {
+        std::lock_guard<std::mutex> lk(pmu_);
+        if (journal_) {
+          try {
+            journal_->sync_if_due();
+          } catch (const std::exception& e) {
+            spool_failed_locked(e.what());
+          }
         }
       }
+      report_deferred();
     }
     if (stopping && n == 0) break;
   }
@@ -473,7 +476,7 @@ void LoggerCore::spool_failed_locked(const std::string& why) {
   le.items = 0;
   le.message = fmt::format("the spool journal in {} cannot be written ({}); logging continues in memory only",
                            deps_.spool_dir, why);
-  report(std::move(le));
+  deferred_.push_back(std::move(le));  // reported once pmu_ is released
 }
 
 void LoggerCore::submit(std::vector<Entry>& entries) {
@@ -492,7 +495,7 @@ void LoggerCore::submit(std::vector<Entry>& entries) {
             "the spool journal {} reached its cap of {} bytes (LoggerOptions::spool.max_bytes); "
             "new data is held in memory only, then dropped",
             journal_->path(), o.spool.max_bytes);
-        report(std::move(le));
+        deferred_.push_back(std::move(le));
       }
       if (!over_cap) {
         static constexpr RecordType kTypes[] = {RecordType::kLogBatch, RecordType::kUpdateRun,
@@ -547,6 +550,26 @@ void LoggerCore::submit(std::vector<Entry>& entries) {
   }
   lk.unlock();
   cv_sender_.notify_one();
+  report_deferred();
+}
+
+bool LoggerCore::all_pending_on_disk() const noexcept {
+  if (!spool_enabled() || forked()) return false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (count_ > 0) return false;
+  }
+  std::lock_guard<std::mutex> lk(pmu_);
+  return !spool_broken_ && unjournaled_ == 0;
+}
+
+void LoggerCore::report_deferred() {
+  std::vector<LogError> pending;
+  {
+    std::lock_guard<std::mutex> lk(pmu_);
+    pending.swap(deferred_);
+  }
+  for (auto& e : pending) report(std::move(e));
 }
 
 // ---- sender ----------------------------------------------------------------------------
@@ -559,6 +582,10 @@ bool LoggerCore::interruptible_sleep(std::chrono::milliseconds d) {
 }
 
 void LoggerCore::set_outage(bool unreachable) {
+  if (unreachable && !outage_.load())
+    outage_since_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count());
   if (outage_.exchange(unreachable) == unreachable) return;
   if (!deps_.options.report_errors_to_stderr) return;
   if (unreachable) {
@@ -598,12 +625,25 @@ void LoggerCore::run_sender() noexcept {
     bool finished = false;
     try {
       finished = deliver(*e, deliverer);
-    } catch (...) {
-      finished = false;
+    } catch (const std::exception& ex) {
+      // Not the network (that is handled inside): e.g. out of memory. Count it, go on.
+      finished = true;
+      if (e->kind == EntryKind::kLogBatch) {
+        dropped_transient_.fetch_add(e->items);
+        count_run(e->run, 0, 0, e->items);
+      }
+      LogError le;
+      le.kind = LogError::Kind::kTransient;
+      le.items = e->items;
+      le.message = fmt::format("{} item(s) not delivered: {}", e->items, ex.what());
+      report(std::move(le));
     }
     if (!finished) break;  // aborted: what is left is accounted by shutdown()
-    std::lock_guard<std::mutex> lk(pmu_);
-    finish_front_locked();
+    {
+      std::lock_guard<std::mutex> lk(pmu_);
+      finish_front_locked();
+    }
+    report_deferred();
   }
   {
     std::lock_guard<std::mutex> lk(pmu_);
@@ -614,19 +654,22 @@ void LoggerCore::run_sender() noexcept {
 
 bool LoggerCore::load_body(Entry& e) {
   if (!e.body.empty() || e.offset < 0) return true;
-  std::string path;
-  {
-    std::lock_guard<std::mutex> lk(pmu_);
-    if (!journal_) return false;
-    journal_->sync_if_due();
-    path = journal_->path();
+  try {
+    std::string path;
+    {
+      std::lock_guard<std::mutex> lk(pmu_);
+      if (!journal_) return false;
+      path = journal_->path();
+    }
+    JournalReader reader = JournalReader::open(path);
+    reader.seek(static_cast<uint64_t>(e.offset));
+    Record rec;
+    if (!reader.next(rec)) return false;
+    e.body = std::move(rec.payload);
+    return true;
+  } catch (const std::exception&) {
+    return false;
   }
-  JournalReader reader = JournalReader::open(path);
-  reader.seek(static_cast<uint64_t>(e.offset));
-  Record rec;
-  if (!reader.next(rec)) return false;
-  e.body = std::move(rec.payload);
-  return true;
 }
 
 bool LoggerCore::deliver(Entry& e, Deliverer& deliverer) {

@@ -114,6 +114,16 @@ class LoggerCore {
   const std::string& spool_dir() const noexcept { return deps_.spool_dir; }
   /// True while the sender cannot reach the server.
   bool server_unreachable() const noexcept { return outage_.load(); }
+  /// True when nothing is waiting in the ring and every request not yet delivered is in
+  /// the journal (so a process exit now loses nothing).
+  bool all_pending_on_disk() const noexcept;
+  /// How long the server has been unreachable (0 when it answers).
+  std::chrono::milliseconds unreachable_for() const noexcept {
+    if (!outage_.load()) return std::chrono::milliseconds(0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch()) -
+           std::chrono::milliseconds(outage_since_ms_.load());
+  }
 
  private:
   enum class EntryKind : unsigned char { kLogBatch, kUpdateRun, kCreateRun, kRunStarted, kMarker };
@@ -143,6 +153,7 @@ class LoggerCore {
   void count_run(uint32_t run, uint64_t delivered, uint64_t rejected, uint64_t dropped) noexcept;
   void set_end_state(uint32_t run, RunEndState state);
   void report(LogError error);
+  void report_deferred();
   FlushResult result(bool complete, uint64_t pending) const noexcept;
   FlushResult forked_result() const noexcept;
   bool interruptible_sleep(std::chrono::milliseconds d);
@@ -180,6 +191,7 @@ class LoggerCore {
   uint64_t unjournaled_ = 0;  // entries in outbox_ not in the journal (markers excluded)
   std::unique_ptr<JournalWriter> journal_;
   bool spool_broken_ = false;
+  std::vector<LogError> deferred_;  // reports raised under pmu_, delivered after
   bool cap_reported_ = false;
   bool assembler_done_ = false;
   bool sender_done_ = false;
@@ -200,6 +212,7 @@ class LoggerCore {
   std::atomic<uint64_t> dropped_after_fork_{0};
   std::atomic<bool> abort_{false};
   std::atomic<bool> outage_{false};
+  std::atomic<int64_t> outage_since_ms_{0};  // steady clock
 
   std::mutex callback_mu_;
   ErrorCallback callback_;
