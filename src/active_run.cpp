@@ -157,8 +157,10 @@ EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_ti
   constexpr std::chrono::seconds kOutageWait{30};
   const auto until = std::chrono::steady_clock::now() + flush_timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    end_result_.flush = logger.flush(std::max(std::chrono::milliseconds(0), std::min(left, std::chrono::milliseconds(500))));
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    end_result_.flush =
+        logger.flush(std::max(std::chrono::milliseconds(0), std::min(left, std::chrono::milliseconds(500))));
     if (end_result_.flush.complete || left.count() <= 0) break;
     if ((offline_ || core.unreachable_for() >= kOutageWait) && core.server_unreachable() &&
         core.all_pending_on_disk())

@@ -1,13 +1,12 @@
 // Queue semantics of the asynchronous logger, over a RestStore with a fake transport and
 // an injected clock: no sockets, no sleeps to wait for threads.
 #include <simdjson.h>
-
 #include <stdlib.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -477,7 +476,8 @@ bool eventually(F&& f, milliseconds timeout = milliseconds(10000)) {
 TEST_CASE("spool: an outage keeps everything on disk (released from memory), delivered in order after",
           "[logger][spool]") {
   SpoolDir dir;
-  LoggerRig rig(spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  LoggerRig rig(
+      spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
   FlakyServer server;
   rig.transport->set_handler(server.handler());
   auto run = rig.core->handle_for("run-1");
@@ -505,7 +505,8 @@ TEST_CASE("spool: shutdown in an outage leaves the journal, and the next logger 
           "[logger][spool]") {
   SpoolDir dir;
   {
-    LoggerRig rig(spooled(1 << 20), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+    LoggerRig rig(
+        spooled(1 << 20), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
     FlakyServer down;
     rig.transport->set_handler(down.handler());
     auto run = rig.core->handle_for("run-1");
@@ -521,7 +522,8 @@ TEST_CASE("spool: shutdown in an outage leaves the journal, and the next logger 
     CHECK(rig.core->run_end_state(run).kind == RunEndState::Kind::kSpooled);
   }
   REQUIRE(dir.journals() == 1);
-  LoggerRig next(spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  LoggerRig next(
+      spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
   FlakyServer up;
   up.down = false;
   next.transport->set_handler(up.handler());
@@ -540,7 +542,8 @@ TEST_CASE("spool: at its cap, memory then drop with a counted reason", "[logger]
   SpoolDir dir;
   LoggerOptions lo = spooled(4000);
   lo.spool.max_bytes = 1;  // full from the start: nothing but run events goes to disk
-  LoggerRig rig(lo, testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  LoggerRig rig(
+      lo, testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
   Errors errors;
   rig.core->set_error_callback(errors.callback());
   FlakyServer server;
@@ -552,7 +555,8 @@ TEST_CASE("spool: at its cap, memory then drop with a counted reason", "[logger]
     auto s = rig.core->stats();
     return s.dropped_spool_full >= n / 2;  // completion stays in order: pending until the server answers
   });
-  INFO("dropped_spool_full=" << rig.core->stats().dropped_spool_full << " spooled=" << rig.core->stats().spooled
+  INFO("dropped_spool_full=" << rig.core->stats().dropped_spool_full
+                             << " spooled=" << rig.core->stats().spooled
                              << " pending=" << rig.core->flush(milliseconds(1)).pending);
   REQUIRE(settled);
   server.down = false;
@@ -569,13 +573,15 @@ TEST_CASE("spool: at its cap, memory then drop with a counted reason", "[logger]
 
 TEST_CASE("spool: a journal whose owner is alive is never adopted", "[logger][spool]") {
   SpoolDir dir;
-  LoggerRig a(spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  LoggerRig a(
+      spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
   FlakyServer down;
   a.transport->set_handler(down.handler());
   auto run = a.core->handle_for("run-1");
   for (int i = 0; i < 10; ++i) a.core->enqueue(ItemKind::kMetric, run, "m", i, {}, i, 1);
   REQUIRE(eventually([&] { return a.core->stats().spooled == 10; }));
-  LoggerRig b(spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  LoggerRig b(
+      spooled(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
   FlakyServer up;
   up.down = false;
   b.transport->set_handler(up.handler());
