@@ -71,6 +71,14 @@ inline std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
+/// `s` repeated `n` times.
+inline std::string repeat(const std::string& s, std::size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (std::size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
 /// The whole content of a file ("" when it cannot be read).
 inline std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -48,12 +48,7 @@ using mlflowpp::ServerError;
 
 namespace {
 
-std::string repeat(const std::string& s, std::size_t n) {
-  std::string out;
-  out.reserve(s.size() * n);
-  for (std::size_t i = 0; i < n; ++i) out += s;
-  return out;
-}
+using itest::repeat;
 
 std::size_t count_of(const std::string& haystack, const std::string& needle) {
   std::size_t n = 0;

@@ -230,6 +230,29 @@ mlflowpp::Run wait_for_run(mlflowpp::Client& client, const std::string& experime
   }
 }
 
+/// What a spool_probe run gave: its run id (placeholder when offline) and exit status.
+struct ProbeResult {
+  std::string run_id;
+  bool offline = false;
+  int status = -1;
+};
+
+/// Runs spool_probe (`mode` kill or term) until every point is in its journal, then sends
+/// `sig` and waits for it to end.
+ProbeResult run_probe(const std::string& uri, const std::string& experiment, long n, const std::string& mode,
+                      int sig) {
+  ProbeResult r;
+  Child probe({MLFLOWPP_SPOOL_PROBE, uri, experiment, std::to_string(n), mode});
+  const std::string run_line = probe.line("RUN ", 30s);
+  REQUIRE_FALSE(run_line.empty());
+  r.run_id = run_line.substr(0, run_line.find(' '));
+  r.offline = run_line.substr(run_line.size() - 1) == "1";
+  REQUIRE_FALSE(probe.line("READY ", 60s).empty());
+  probe.kill(sig);
+  r.status = probe.wait(60s);
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("durability: server stopped mid-run for 30 s then restarted, every point exactly once",
@@ -329,19 +352,11 @@ TEST_CASE("durability: a run started while the server is down, then SIGKILL, is 
   const std::string experiment = testing::unique_name("durability-offline-kill");
   const long n = 3000;
   itest::EnvGuard spool_env("MLFLOWPP_SPOOL_DIR", (tmp.path / "spool").c_str());
-  {
-    // The server is not running: the probe starts its run offline.
-    Child probe({MLFLOWPP_SPOOL_PROBE, uri, experiment, std::to_string(n), "kill"});
-    const std::string run_line = probe.line("RUN ", 30s);
-    REQUIRE_FALSE(run_line.empty());
-    CHECK(run_line.rfind("offline-", 0) == 0);
-    CHECK(run_line.substr(run_line.size() - 1) == "1");
-    const std::string ready = probe.line("READY ", 60s);
-    REQUIRE_FALSE(ready.empty());
-    probe.kill(SIGKILL);
-    const int st = probe.wait();
-    CHECK(WIFSIGNALED(st));
-  }
+  // The server is not running: the probe starts its run offline.
+  const ProbeResult probe = run_probe(uri, experiment, n, "kill", SIGKILL);
+  CHECK(probe.run_id.rfind("offline-", 0) == 0);
+  CHECK(probe.offline);
+  CHECK(WIFSIGNALED(probe.status));
   CHECK(journals_in(tmp.path / "spool") == 1);
   server.start();
   mlflowpp::Client recover(durable_options(uri, tmp.path / "spool"));
@@ -369,16 +384,7 @@ TEST_CASE("durability: SIGKILL while the server is up, then recovery, no duplica
   const std::string experiment = testing::unique_name("durability-kill");
   const long n = 20000;
   itest::EnvGuard spool_env("MLFLOWPP_SPOOL_DIR", (tmp.path / "spool").c_str());
-  std::string run_id;
-  {
-    Child probe({MLFLOWPP_SPOOL_PROBE, uri, experiment, std::to_string(n), "kill"});
-    const std::string run_line = probe.line("RUN ", 30s);
-    REQUIRE_FALSE(run_line.empty());
-    run_id = run_line.substr(0, run_line.find(' '));
-    REQUIRE_FALSE(probe.line("READY ", 60s).empty());
-    probe.kill(SIGKILL);
-    probe.wait();
-  }
+  const std::string run_id = run_probe(uri, experiment, n, "kill", SIGKILL).run_id;
   mlflowpp::Client recover(durable_options(uri, tmp.path / "spool"));
   recover.async_logger();
   auto run = wait_for_run(recover, experiment, [](const mlflowpp::Run& r) {
@@ -399,18 +405,10 @@ TEST_CASE("durability: SIGTERM with install_signal_handlers drains and marks the
   const std::string experiment = testing::unique_name("durability-term");
   const long n = 20000;
   itest::EnvGuard spool_env("MLFLOWPP_SPOOL_DIR", (tmp.path / "spool").c_str());
-  std::string run_id;
-  {
-    Child probe({MLFLOWPP_SPOOL_PROBE, uri, experiment, std::to_string(n), "term"});
-    const std::string run_line = probe.line("RUN ", 30s);
-    REQUIRE_FALSE(run_line.empty());
-    run_id = run_line.substr(0, run_line.find(' '));
-    REQUIRE_FALSE(probe.line("READY ", 60s).empty());
-    probe.kill(SIGTERM);
-    const int st = probe.wait(60s);
-    CHECK(WIFSIGNALED(st));
-    CHECK(WTERMSIG(st) == SIGTERM);  // re-raised after draining
-  }
+  const ProbeResult probe = run_probe(uri, experiment, n, "term", SIGTERM);
+  const std::string& run_id = probe.run_id;
+  CHECK(WIFSIGNALED(probe.status));
+  CHECK(WTERMSIG(probe.status) == SIGTERM);  // re-raised after draining
   mlflowpp::Client client(durable_options(uri, tmp.path / "spool"));
   auto run = client.get_run(run_id);
   CHECK(run.info.status == mlflowpp::RunStatus::kKilled);

@@ -17,12 +17,7 @@ using mlflowpp::Metric;
 
 namespace {
 
-std::string repeat(const std::string& s, std::size_t n) {
-  std::string out;
-  out.reserve(s.size() * n);
-  for (std::size_t i = 0; i < n; ++i) out += s;
-  return out;
-}
+using itest::repeat;
 
 const mlflowpp::Metric* at_step(const std::vector<Metric>& h, int64_t step) {
   for (const auto& m : h)

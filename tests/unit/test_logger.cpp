@@ -591,3 +591,30 @@ TEST_CASE("spool: a journal whose owner is alive is never adopted", "[logger][sp
   CHECK(b.core->stats().replayed == 0);
   CHECK(dir.journals() == 1);
 }
+
+TEST_CASE("spool: write-ahead throughput of the logger (printed, not asserted)", "[logger][spool]") {
+  SpoolDir dir;
+  LoggerOptions lo = quick();
+  lo.queue_capacity = 1000000;
+  LoggerRig rig(
+      lo, testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+  rig.transport->hang();  // the server never answers: everything goes to the journal only
+  auto run = rig.core->handle_for("0123456789abcdef0123456789abcdef");
+  const char* keys[] = {"train_loss", "train_acc", "lr", "grad_norm", "val_loss"};
+  const int n = 1000000;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i)
+    rig.core->enqueue(ItemKind::kMetric, run, keys[i % 5], 1.0 / (i + 1), {}, i / 5, 1700000000000 + i);
+  const auto t_enqueued = std::chrono::steady_clock::now();
+  REQUIRE(eventually([&] { return rig.core->stats().spooled == n; }, milliseconds(60000)));
+  const auto t1 = std::chrono::steady_clock::now();
+  const double s = std::chrono::duration<double>(t1 - t0).count();
+  const uint64_t bytes = directory_bytes(dir.path);
+  std::printf(
+      "logger write-ahead: %d points in %.2f s (enqueue %.0f ns/point): %.0f points/s into the journal, "
+      "%.1f bytes/point on disk\n",
+      n, s, std::chrono::duration<double, std::nano>(t_enqueued - t0).count() / n, n / s,
+      static_cast<double>(bytes) / n);
+  rig.transport->release();
+  rig.core->shutdown(milliseconds(1));
+}
