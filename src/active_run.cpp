@@ -151,6 +151,10 @@ EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_ti
   auto& logger = client_.async_logger();
   auto& core = *logger.core_;
   const bool queued = core.end_run(handle_, status, now_ms());
+  if (core.forked()) {  // a forked child: the run belongs to the parent
+    end_result_.error = "not ended: this is a forked child of the process that started the run";
+    return end_result_;
+  }
   // Wait for delivery, but not for a server that stays down: once everything is in the
   // spool and the server has been unreachable for kOutageWait (from the start, for a run
   // that started offline), the status waits in the journal behind the data.
@@ -178,7 +182,7 @@ EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_ti
     end_result_.error = st.error;
     return end_result_;
   }
-  if (queued && core.spool_enabled()) {
+  if (queued && st.kind == detail::RunEndState::Kind::kSpooled) {
     end_result_.spooled = true;  // behind the data, in the journal
     return end_result_;
   }

@@ -130,6 +130,7 @@ uint32_t LoggerCore::handle_for(std::string_view run_id) {
 }
 
 std::string LoggerCore::run_id_of(uint32_t run) const {
+  if (forked()) return {};
   std::lock_guard<std::mutex> lk(runs_mu_);
   return run < run_ids_.size() ? run_ids_[run] : std::string();
 }
@@ -150,6 +151,7 @@ RunLogStats LoggerCore::run_stats(uint32_t run) const noexcept {
 }
 
 void LoggerCore::set_end_state(uint32_t run, RunEndState state) {
+  if (forked()) return;
   std::lock_guard<std::mutex> lk(runs_mu_);
   if (run < run_end_.size()) run_end_[run] = std::move(state);
 }
@@ -228,12 +230,14 @@ bool LoggerCore::enqueue_control(ItemKind kind, uint32_t run, int64_t step, int6
   {
     std::unique_lock<std::mutex> lk(mu_);
     const std::size_t cap = ring_.size();
-    // Run events are never dropped: wait for the assembler (which never waits on the network).
-    while (count_ == cap && !stop_) {
+    // Run events are not dropped for a full queue: wait for the assembler (which never
+    // waits on the network with a working spool), at most 10 s.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (count_ == cap && !stop_ && std::chrono::steady_clock::now() < until) {
       cv_worker_.notify_one();
       cv_space_.wait_for(lk, std::chrono::milliseconds(100));
     }
-    if (stop_) return false;
+    if (stop_ || count_ == cap) return false;
     Item& it = ring_[(head_ + count_) % cap];
     it.kind = kind;
     it.run = run;
@@ -251,6 +255,7 @@ bool LoggerCore::enqueue_control(ItemKind kind, uint32_t run, int64_t step, int6
 }
 
 bool LoggerCore::run_started(uint32_t run) noexcept {
+  if (forked()) return false;
   {
     std::lock_guard<std::mutex> lk(runs_mu_);
     live_runs_.insert(run);
@@ -259,11 +264,19 @@ bool LoggerCore::run_started(uint32_t run) noexcept {
 }
 
 bool LoggerCore::end_run(uint32_t run, RunStatus status, int64_t end_time_ms) noexcept {
+  if (forked()) return false;
   set_end_state(run, {RunEndState::Kind::kPending, {}});
   return enqueue_control(ItemKind::kEndRun, run, static_cast<int64_t>(status), end_time_ms, {});
 }
 
 bool LoggerCore::create_run_offline(uint32_t run, std::string payload) noexcept {
+  if (forked()) return false;
+  try {
+    std::lock_guard<std::mutex> lk(runs_mu_);
+    offline_payloads_[run] = payload;
+  } catch (...) {
+    return false;
+  }
   return enqueue_control(ItemKind::kCreateRun, run, 0, 0, std::move(payload));
 }
 
@@ -286,6 +299,7 @@ void LoggerCore::run_assembler() noexcept {
       for (std::size_t i = 0; i < n; ++i) std::swap(batch[i], ring_[(head_ + i) % cap]);
       head_ = (head_ + n) % cap;
       count_ = 0;
+      assembling_ = n > 0;
       if (n > 0) stalled_ = false;
       flush_requested_ = false;
       stopping = stop_;
@@ -312,13 +326,31 @@ void LoggerCore::run_assembler() noexcept {
       std::vector<Entry> entries;
       try {
         entries = assemble(batch, n, seq_end);
-      } catch (...) {
+      } catch (const std::exception& ex) {  // out of memory: count the round's items, go on
+        uint64_t items = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          const ItemKind k = batch[i].kind;
+          if (k == ItemKind::kMetric || k == ItemKind::kParam || k == ItemKind::kTag) {
+            ++items;
+            count_run(batch[i].run, 0, 0, 1);
+          }
+        }
+        dropped_transient_.fetch_add(items);
+        LogError le;
+        le.kind = LogError::Kind::kTransient;
+        le.items = items;
+        le.message = fmt::format("{} item(s) dropped: {}", items, ex.what());
+        report(std::move(le));
         entries.clear();
         Entry marker;
         marker.completes_through = seq_end;
         entries.push_back(std::move(marker));
       }
       submit(entries);
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        assembling_ = false;
+      }
     } else {
       {
         std::lock_guard<std::mutex> lk(pmu_);
@@ -505,6 +537,7 @@ void LoggerCore::submit(std::vector<Entry>& entries) {
           journal_->append(kTypes[static_cast<int>(e.kind)], e.body);
           e.offset = static_cast<int64_t>(at);
           spooled_.fetch_add(e.items, std::memory_order_relaxed);
+          if (e.kind == EntryKind::kUpdateRun) set_end_state(e.run, {RunEndState::Kind::kSpooled, {}});
         } catch (const std::exception& ex) {
           spool_failed_locked(ex.what());
         }
@@ -557,7 +590,7 @@ bool LoggerCore::all_pending_on_disk() const noexcept {
   if (!spool_enabled() || forked()) return false;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (count_ > 0) return false;
+    if (count_ > 0 || assembling_) return false;
   }
   std::lock_guard<std::mutex> lk(pmu_);
   return !spool_broken_ && unjournaled_ == 0;
@@ -606,7 +639,7 @@ void LoggerCore::run_sender() noexcept {
   hooks.retries = &retries_;
   hooks.sleep = [this](std::chrono::milliseconds d) { return interruptible_sleep(d); };
   hooks.report = [this](LogError e) { report(std::move(e)); };
-  hooks.persist = spool_enabled();
+  hooks.persist = spool_enabled();  // per request: see deliver()
   hooks.on_outage = [this](bool down) { set_outage(down); };
   hooks.max_round_wait = deps_.options.spool.max_retry_wait;
   Deliverer deliverer(*deps_.store, hooks);
@@ -673,6 +706,9 @@ bool LoggerCore::load_body(Entry& e) {
 }
 
 bool LoggerCore::deliver(Entry& e, Deliverer& deliverer) {
+  // Only what the journal holds is retried until the server answers; a request held in
+  // memory only (no spool, spool broken or full) is dropped once the retries are spent.
+  deliverer.set_persist(e.offset >= 0);
   switch (e.kind) {
     case EntryKind::kMarker:
     case EntryKind::kRunStarted:
@@ -681,7 +717,14 @@ bool LoggerCore::deliver(Entry& e, Deliverer& deliverer) {
       auto run = parse_offline_run_payload(e.body);
       if (!run) return true;
       CallOutcome o = deliverer.create_offline_run(*run);
-      if (o.kind == CallOutcome::Kind::kFailed && (o.aborted || spool_enabled())) return false;
+      // The data of this run cannot go anywhere before it exists: keep trying (a failure
+      // that is not transient, e.g. an unreadable 2xx answer, is retried more slowly).
+      for (auto wait = std::chrono::milliseconds(1000); o.kind == CallOutcome::Kind::kFailed && !o.aborted;
+           wait = std::min(wait * 2, deps_.options.spool.max_retry_wait)) {
+        if (!interruptible_sleep(wait)) return false;
+        o = deliverer.create_offline_run(*run);
+      }
+      if (o.aborted) return false;
       if (o.kind == CallOutcome::Kind::kDone) {
         std::lock_guard<std::mutex> lk(runs_mu_);
         if (e.run < run_ids_.size()) {
@@ -809,12 +852,18 @@ void LoggerCore::finish_front_locked() {
         // runs' RUN_STARTED records, for the crash rule) and remove the old one.
         auto next = std::make_unique<JournalWriter>(
             JournalWriter::create(deps_.spool_dir, fsync_policy(deps_.options.spool)));
-        std::vector<std::string> live;
+        std::vector<std::string> live, creates;
         {
           std::lock_guard<std::mutex> rl(runs_mu_);
-          for (uint32_t r : live_runs_)
+          for (uint32_t r : live_runs_) {
             if (r < run_ids_.size()) live.push_back(run_ids_[r]);
+            // Bodies still carrying an offline run's placeholder need its CREATE_RUN in this
+            // journal too (the replay finds the run by its tag: it is never created twice).
+            if (auto it = offline_payloads_.find(r); it != offline_payloads_.end())
+              creates.push_back(it->second);
+          }
         }
+        for (const std::string& payload : creates) next->append(RecordType::kCreateRun, payload);
         for (const std::string& id : live) {
           std::string body = "{\"run_id\":";
           append_json_string(body, id);
@@ -848,13 +897,12 @@ void LoggerCore::adopt_orphans(Deliverer& deliverer) {
       continue;
     }
     if (!adopted) continue;  // its owner is alive
-    std::unordered_set<std::string> live;
-    {
+    auto is_live = [this](const std::string& run_id) {
       std::lock_guard<std::mutex> lk(runs_mu_);
-      for (uint32_t r : live_runs_)
-        if (r < run_ids_.size()) live.insert(run_ids_[r]);
-    }
-    ReplayStats st = replay_journal(std::move(*adopted), deliverer, live);
+      auto it = run_index_.find(run_id);
+      return it != run_index_.end() && live_runs_.count(it->second) > 0;
+    };
+    ReplayStats st = replay_journal(std::move(*adopted), deliverer, is_live);
     replayed_.fetch_add(st.entities_delivered);
     if (deps_.options.report_errors_to_stderr) {
       std::fprintf(
@@ -978,6 +1026,7 @@ FlushResult LoggerCore::shutdown(std::chrono::milliseconds deadline) noexcept {
 
     // What was never delivered: in the journal (delivered by a later process), or lost.
     uint64_t left_on_disk = 0, lost = 0, completes = 0;
+    bool keep_journal = false;
     std::vector<std::pair<uint32_t, uint64_t>> lost_runs;
     {
       std::lock_guard<std::mutex> lk(pmu_);
@@ -986,6 +1035,8 @@ FlushResult LoggerCore::shutdown(std::chrono::milliseconds deadline) noexcept {
         if (e.kind == EntryKind::kUpdateRun)
           set_end_state(e.run, {e.offset >= 0 ? RunEndState::Kind::kSpooled : RunEndState::Kind::kFailed,
                                 e.offset >= 0 ? std::string() : "not sent by the shutdown deadline"});
+        if (e.offset >= 0 && e.kind != EntryKind::kMarker && e.kind != EntryKind::kRunStarted)
+          keep_journal = true;  // data, a run's end or an offline run's creation still to deliver
         if (e.kind != EntryKind::kLogBatch) continue;
         if (e.offset >= 0) {
           left_on_disk += e.items;
@@ -999,7 +1050,7 @@ FlushResult LoggerCore::shutdown(std::chrono::milliseconds deadline) noexcept {
       unjournaled_ = 0;
       if (journal_) {
         try {
-          if (left_on_disk == 0) {
+          if (!keep_journal) {
             journal_->append_ack(journal_->size());
             remove_journal(std::move(*journal_));
           } else {
@@ -1030,7 +1081,7 @@ FlushResult LoggerCore::shutdown(std::chrono::milliseconds deadline) noexcept {
       pending = seq_ - completed_;
     }
     cv_done_.notify_all();
-    shutdown_result_ = result(lost == 0 && left_on_disk == 0 && dropped_shutdown_.load() == 0, pending);
+    shutdown_result_ = result(lost == 0 && !keep_journal && dropped_shutdown_.load() == 0, pending);
     if (dropped_shutdown_.load() > 0) {
       LogError le;
       le.kind = LogError::Kind::kShutdown;
@@ -1038,9 +1089,10 @@ FlushResult LoggerCore::shutdown(std::chrono::milliseconds deadline) noexcept {
       le.message = fmt::format("{} item(s) dropped: not delivered by the shutdown deadline", le.items);
       report(std::move(le));
     }
-    if (left_on_disk > 0 && deps_.options.report_errors_to_stderr) {
+    if (keep_journal && deps_.options.report_errors_to_stderr) {
       std::fprintf(stderr,
-                   "mlflowpp: %llu item(s) not yet delivered to %s are kept in the spool (%s); the next "
+                   "mlflowpp: %llu item(s) (and run events) not yet delivered to %s are kept in the spool "
+                   "(%s); the next "
                    "mlflowpp process logging to this server delivers them, or run: mlflowpp-sync %s\n",
                    static_cast<unsigned long long>(left_on_disk), deps_.target.c_str(),
                    deps_.spool_dir.c_str(), deps_.spool_dir.c_str());

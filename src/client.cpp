@@ -338,6 +338,7 @@ ActiveRun Client::start_run(StartRunOptions o) {
   std::string env_id = env_or_empty("MLFLOW_EXPERIMENT_ID");
   AsyncLogger& logger = async_logger();
   const bool may_go_offline = o.allow_offline && logger.core_->spool_enabled();
+  bool creating = false;
   try {
     std::optional<detail::ScopedRetryDeadline> deadline;
     if (may_go_offline) deadline.emplace(std::chrono::steady_clock::now() + o.offline_after);
@@ -360,15 +361,19 @@ ActiveRun Client::start_run(StartRunOptions o) {
     CreateRunOptions create;
     create.run_name = o.run_name;
     create.tags = tags;
+    creating = true;
     Run run = create_run(experiment_id, create);
     return ActiveRun(*this, run.info);
   } catch (const TransportError& e) {
-    if (!may_go_offline) throw;
+    // runs/create is not idempotent: go offline only when it cannot have reached the
+    // server (else a second run could appear); a timeout after sending is thrown.
+    if (!may_go_offline || (creating && e.request_sent())) throw;
     return start_offline(o, env_name, env_id, std::move(tags), e.what());
   } catch (const ServerError& e) {
-    // 502/503/504 come from a proxy (or an overloaded server) before anything was created.
+    // 502/503 come from a proxy that did not reach (or get an answer from) MLflow; a 504
+    // may come after MLflow created the run.
     const int st = e.http_status();
-    if (!may_go_offline || (st != 502 && st != 503 && st != 504)) throw;
+    if (!may_go_offline || (st != 502 && st != 503 && (creating || st != 504))) throw;
     return start_offline(o, env_name, env_id, std::move(tags), e.what());
   }
 }

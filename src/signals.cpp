@@ -54,11 +54,20 @@ bool RunGuard::queue_end(RunStatus status, int64_t end_time_ms) noexcept {
 namespace {
 
 int g_pipe[2] = {-1, -1};
+pid_t g_pid = 0;  // the process that installed the handlers
 std::atomic<bool> g_draining{false};
 SignalHandlerOptions g_options;
 
 extern "C" void on_signal(int sig) {
   const int saved = errno;
+  if (::getpid() != g_pid) {
+    // A forked child inherited the handler and the pipe, not the helper thread: die as
+    // the signal would have killed it (never wake the parent's helper).
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    errno = saved;
+    return;
+  }
   if (g_draining.exchange(true)) {
     // A second signal while draining: die now, as the signal would have.
     ::signal(sig, SIG_DFL);
@@ -80,14 +89,16 @@ void drain(int sig) {
     return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                       until - std::chrono::steady_clock::now()));
   };
-  std::vector<std::shared_ptr<RunGuard>> ended;
-  for (auto& g : detail::live_runs()) {
-    if (g->claim_end() && g->queue_end(RunStatus::kKilled, now_ms())) ended.push_back(g);
-  }
+  const auto live = detail::live_runs();
+  std::size_t ended = 0;
+  for (auto& g : live)
+    if (g->claim_end() && g->queue_end(RunStatus::kKilled, now_ms())) ++ended;
   std::fprintf(stderr, "mlflowpp: signal %d: ending %zu run(s) as KILLED, draining for up to %.1f s\n", sig,
-               ended.size(), static_cast<double>(g_options.drain_deadline.count()) / 1000.0);
+               ended, static_cast<double>(g_options.drain_deadline.count()) / 1000.0);
+  // Every live run's logger, also of runs being ended right now by their own thread.
   std::vector<AsyncLogger*> loggers;
-  for (auto& g : ended) {
+  for (auto& g : live) {
+    if (!g->client) continue;
     AsyncLogger* l = &g->client->async_logger();
     if (std::find(loggers.begin(), loggers.end(), l) == loggers.end()) loggers.push_back(l);
   }
@@ -123,6 +134,7 @@ bool install_signal_handlers(SignalHandlerOptions options) {
   if (installed) return false;
   if (::pipe2(g_pipe, O_CLOEXEC) != 0) throw Error(std::string("mlflowpp: pipe2: ") + std::strerror(errno));
   g_options = std::move(options);
+  g_pid = ::getpid();
   std::thread(watch).detach();
   for (int sig : g_options.signals) {
     struct sigaction sa {};

@@ -167,7 +167,12 @@ CallOutcome Deliverer::call(F&& f) {
   ch.sleep = hooks_.sleep;
   std::chrono::milliseconds wait{1000};
   for (;;) {
-    Classified c = attempt([&] { f(&ch); }, hooks_);
+    Classified c = attempt(
+        [&] {
+          ScopedCallHooks scope(&ch);  // store calls that take no hooks use these
+          f(&ch);
+        },
+        hooks_);
     if (c.kind == Failure::kNone) {
       if (in_outage_ && hooks_.on_outage) hooks_.on_outage(false);
       in_outage_ = false;
@@ -364,7 +369,7 @@ CallOutcome Deliverer::fail_if_running(const std::string& run_id, int64_t end_ti
 // ---- replay of an adopted journal ------------------------------------------------------
 
 ReplayStats replay_journal(JournalWriter journal, Deliverer& deliverer,
-                           const std::unordered_set<std::string>& skip_crash_rule) {
+                           const std::function<bool(const std::string&)>& is_live) {
   ReplayStats st;
   st.path = journal.path();
   // Before any ACK is appended: the crash rule's fallback end time.
@@ -491,13 +496,16 @@ ReplayStats replay_journal(JournalWriter journal, Deliverer& deliverer,
   // journal is marked FAILED, ending at its last logged metric timestamp (else the last
   // modification of the journal).
   for (const std::string& local : started) {
-    if (ended.count(local) || skip_crash_rule.count(local)) continue;
+    if (ended.count(local) || (is_live && is_live(local))) continue;
     std::string id;
     CallOutcome o = resolve(local, id);
     if (o.kind == CallOutcome::Kind::kFailed) return leave(o.message);
     if (o.kind != CallOutcome::Kind::kDone) continue;
+    // An offline run's later records may carry its server id rather than the placeholder.
+    if (id != local && (ended.count(id) || (is_live && is_live(id)))) continue;
     int64_t end_time = 0;
-    if (auto it = last_ts.find(local); it != last_ts.end()) end_time = it->second;
+    for (const std::string* key : {&local, static_cast<const std::string*>(&id)})
+      if (auto it = last_ts.find(*key); it != last_ts.end()) end_time = std::max(end_time, it->second);
     if (end_time <= 0) end_time = last_write_ms;
     CallOutcome f = deliverer.fail_if_running(id, end_time);
     if (f.kind == CallOutcome::Kind::kFailed) return leave(f.message);

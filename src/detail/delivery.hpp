@@ -105,6 +105,9 @@ class Deliverer {
  public:
   Deliverer(TrackingStore& store, DeliveryHooks hooks) : store_(store), hooks_(std::move(hooks)) {}
 
+  /// Changes DeliveryHooks::persist (per request: only what the journal holds persists).
+  void set_persist(bool persist) noexcept { hooks_.persist = persist; }
+
   /// Sends one log-batch body; on a refused request (400 INVALID_PARAMETER_VALUE that is
   /// not about the run) bisects until each refused entity is isolated and reported.
   /// `entities`: how many the body holds when the caller knows (else it is parsed).
@@ -144,8 +147,9 @@ struct ReplayStats {
 /// records are delivered, then applies the crash rule to runs that were started and never
 /// ended (RUN_STARTED without a terminal UPDATE_RUN), then removes the journal. On abort or
 /// an unrecoverable transient failure, the journal is closed with its ACK and left for later.
-/// `skip_crash_rule` lists run ids that are live in this process (never mark those FAILED).
+/// `is_live(run_id)` says whether a run is live in this process (asked when the crash rule
+/// applies; such a run is never marked FAILED).
 ReplayStats replay_journal(JournalWriter journal, Deliverer& deliverer,
-                           const std::unordered_set<std::string>& skip_crash_rule = {});
+                           const std::function<bool(const std::string&)>& is_live = {});
 
 }  // namespace mlflowpp::detail

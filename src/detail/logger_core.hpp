@@ -177,7 +177,8 @@ class LoggerCore {
   uint64_t high_water_ = 0;
   uint64_t dropped_after_stop_ = 0;
   bool flush_requested_ = false;
-  bool stalled_ = false;  // a kBlock wait timed out; cleared when the assembler drains
+  bool stalled_ = false;     // a kBlock wait timed out; cleared when the assembler drains
+  bool assembling_ = false;  // items taken from the ring and not yet submitted
   bool stop_ = false;
   bool threads_done_ = false;
 
@@ -204,6 +205,7 @@ class LoggerCore {
   std::vector<RunEndState> run_end_;                // by handle
   std::unordered_set<uint32_t> live_runs_;          // started, not ended (journal rotation, crash rule)
   std::unordered_set<uint32_t> unresolvable_runs_;  // offline runs the server refused to create
+  std::unordered_map<uint32_t, std::string> offline_payloads_;  // CREATE_RUN payloads (journal rotation)
 
   // Counters.
   std::atomic<uint64_t> delivered_{0}, rejected_invalid_{0}, rejected_by_server_{0}, dropped_transient_{0},

@@ -202,6 +202,7 @@ double jitter_uniform() {
 }
 
 thread_local std::optional<std::chrono::steady_clock::time_point> t_retry_deadline;
+thread_local const CallHooks* t_default_hooks = nullptr;
 
 bool aborted(const CallHooks* hooks) {
   return hooks != nullptr && hooks->abort != nullptr && hooks->abort->load();
@@ -228,6 +229,11 @@ ScopedRetryDeadline::ScopedRetryDeadline(std::chrono::steady_clock::time_point d
 }
 ScopedRetryDeadline::~ScopedRetryDeadline() { t_retry_deadline = previous_; }
 
+ScopedCallHooks::ScopedCallHooks(const CallHooks* hooks) noexcept : previous_(t_default_hooks) {
+  t_default_hooks = hooks;
+}
+ScopedCallHooks::~ScopedCallHooks() { t_default_hooks = previous_; }
+
 [[noreturn]] void throw_server_error(const char* method, const std::string& url, const HttpResponse& resp) {
   auto parsed = parse_error_body(resp.body);
   std::string code =
@@ -245,6 +251,7 @@ ScopedRetryDeadline::~ScopedRetryDeadline() { t_retry_deadline = previous_; }
 }
 
 HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hooks, bool idempotent) {
+  if (hooks == nullptr) hooks = t_default_hooks;  // set by ScopedCallHooks (or none)
   const RetryPolicy& policy = options_.retry;
   if (hooks != nullptr && hooks->abort != nullptr) req.abort = hooks->abort;
   if (!idempotent) req.fresh_connection = true;  // no silent resend by libcurl (see HttpRequest)

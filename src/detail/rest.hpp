@@ -41,6 +41,19 @@ class ScopedRetryDeadline {
   std::optional<std::chrono::steady_clock::time_point> previous_;
 };
 
+/// While alive, calls made on this thread without hooks use `hooks` (abort flag, retry
+/// waits, counters): how the logger's sender makes every TrackingStore call abortable.
+class ScopedCallHooks {
+ public:
+  explicit ScopedCallHooks(const CallHooks* hooks) noexcept;
+  ~ScopedCallHooks();
+  ScopedCallHooks(const ScopedCallHooks&) = delete;
+  ScopedCallHooks& operator=(const ScopedCallHooks&) = delete;
+
+ private:
+  const CallHooks* previous_;
+};
+
 /// True for the statuses the retry policy retries: 408, 429, 500, 502, 503, 504.
 bool is_retryable_status(long status) noexcept;
 /// False for transport failures that another attempt cannot fix: TLS verification and
