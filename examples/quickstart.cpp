@@ -5,6 +5,7 @@
 #include <mlflowpp/mlflowpp.hpp>
 
 int main() try {
+  mlflowpp::install_signal_handlers();         // SIGTERM/SIGINT: drain, end the run KILLED
   auto client = mlflowpp::Client::from_env();  // MLFLOW_TRACKING_URI, credentials, TLS, retries
   auto run = client.start_run("quickstart", "hello-mlflowpp");
   run.log_params({{"lr", "0.1"}, {"hidden", "64"}});

@@ -166,6 +166,8 @@ int run(const Args& args) {
   std::cout << "data: " << data.size() << " samples from " << args.data << " (train " << split.train.size()
             << ", test " << split.test.size() << "), " << steps_per_epoch << " steps per epoch" << std::endl;
 
+  // Ctrl-C or a scheduler's SIGTERM: the run ends KILLED after its data is drained.
+  mlflowpp::install_signal_handlers();
   auto client = mlflowpp::Client::from_env();
   mlflowpp::StartRunOptions so;
   so.experiment_name = args.experiment;
