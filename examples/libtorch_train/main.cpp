@@ -443,7 +443,8 @@ int run(const Args& args) {
   }
   const mlflowpp::LoggerStats st = client.async_logger().stats();
   std::cout << "mlflow: " << st.delivered << " logged items delivered in " << st.requests
-            << " log-batch request(s), " << st.retries << " retried; files in " << out_dir << std::endl;
+            << " request(s) (log-batch and the run's end), " << st.retries << " retried; files in " << out_dir
+            << std::endl;
   std::cout << "run_id=" << run.run_id() << std::endl;
   std::cout << "model_uri=models:/" << args.model_name << "@" << kAlias << std::endl;
   return 0;

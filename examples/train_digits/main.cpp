@@ -226,7 +226,7 @@ int run(const Args& args) {
   }
   const mlflowpp::LoggerStats st = client.async_logger().stats();
   std::cout << "mlflow: " << st.delivered << " logged items delivered in " << st.requests
-            << " log-batch request(s), " << st.retries << " retried" << std::endl;
+            << " request(s) (log-batch and the run's end), " << st.retries << " retried" << std::endl;
   std::cout << "run_id=" << run.run_id() << std::endl;
   return 0;
 }
