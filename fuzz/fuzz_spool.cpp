@@ -76,6 +76,8 @@ void check_journal(std::string_view bytes) {
     ++n;
     // The payload readers of a replay (src/detail/delivery.hpp) take any payload.
     (void)parse_log_batch_body(rec.payload);
+    (void)parse_log_batch_body(rec.payload, false);
+    (void)body_run_id(rec.payload);
     (void)parse_offline_run_payload(rec.payload);
     (void)replace_body_run_id(rec.payload, "offline-0", "0123456789abcdef0123456789abcdef");
   }

@@ -52,16 +52,6 @@ const char* kind_name(LogError::Kind k) {
   return "error";
 }
 
-/// The placeholder id a body starts with (`{"run_id":"offline-…"`), or empty.
-std::string offline_prefix_id(const std::string& body) {
-  static const std::string head = "{\"run_id\":\"";
-  if (body.compare(0, head.size(), head) != 0) return {};
-  const std::size_t end = body.find('"', head.size());
-  if (end == std::string::npos) return {};
-  std::string id = body.substr(head.size(), end - head.size());
-  return is_offline_run_id(id) ? id : std::string();
-}
-
 FsyncPolicy fsync_policy(const SpoolOptions& o) {
   FsyncPolicy p;
   p.mode = o.fsync == SpoolFsync::kNever    ? FsyncMode::kNever
@@ -771,7 +761,7 @@ bool LoggerCore::deliver(Entry& e, Deliverer& deliverer) {
     unresolvable = unresolvable_runs_.count(e.run) > 0;
   }
   // Bodies built before an offline run was created carry its placeholder id.
-  if (auto p = offline_prefix_id(e.body); !p.empty() && p != current)
+  if (const std::string p = body_run_id(e.body); is_offline_run_id(p) && p != current)
     e.body = replace_body_run_id(std::move(e.body), p, current);
   if (e.kind == EntryKind::kUpdateRun) {
     CallOutcome o;

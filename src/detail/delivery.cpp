@@ -17,12 +17,16 @@ namespace jr = jsonread;
 
 // ---- bodies ----------------------------------------------------------------------------
 
-std::optional<ParsedBatch> parse_log_batch_body(const std::string& body) {
+std::optional<ParsedBatch> parse_log_batch_body(const std::string& body, bool with_entities) {
   try {
     jr::dom::object obj = jr::parse_object(body, "log-batch body");
     ParsedBatch out;
     out.run_id = jr::get_string(obj, "run_id");
     for (const Metric& m : jr::get_list<Metric>(obj, "metrics", jr::read_metric)) {
+      if (!with_entities) {
+        out.max_metric_timestamp = std::max(out.max_metric_timestamp, m.timestamp);
+        continue;
+      }
       Entity e;
       e.kind = EntityKind::kMetric;
       e.key = m.key;
@@ -30,6 +34,7 @@ std::optional<ParsedBatch> parse_log_batch_body(const std::string& body) {
       out.max_metric_timestamp = std::max(out.max_metric_timestamp, m.timestamp);
       out.entities.push_back(std::move(e));
     }
+    if (!with_entities) return out;
     for (auto& p : jr::get_kv_list<Param>(obj, "params")) {
       Entity e;
       e.kind = EntityKind::kParam;
@@ -49,6 +54,21 @@ std::optional<ParsedBatch> parse_log_batch_body(const std::string& body) {
     return out;
   } catch (const std::exception&) {
     return std::nullopt;
+  }
+}
+
+std::string body_run_id(const std::string& body) {
+  static const std::string head = "{\"run_id\":\"";
+  if (body.compare(0, head.size(), head) == 0) {
+    const std::size_t end = body.find('"', head.size());
+    const std::size_t escape = body.find('\\', head.size());
+    if (end != std::string::npos && (escape == std::string::npos || escape > end))
+      return body.substr(head.size(), end - head.size());
+  }
+  try {  // another layout, or an id with escapes
+    return jr::get_string(jr::parse_object(body, "request body"), "run_id");
+  } catch (const std::exception&) {
+    return {};
   }
 }
 
@@ -409,7 +429,7 @@ ReplayStats replay_journal(JournalWriter journal, Deliverer& deliverer,
         }
         break;
       case RecordType::kLogBatch:
-        if (auto p = parse_log_batch_body(rec.payload); p && p->max_metric_timestamp >= 0) {
+        if (auto p = parse_log_batch_body(rec.payload, false); p && p->max_metric_timestamp >= 0) {
           int64_t& t = last_ts[p->run_id];
           t = std::max(t, p->max_metric_timestamp);
         }
@@ -464,12 +484,7 @@ ReplayStats replay_journal(JournalWriter journal, Deliverer& deliverer,
         if (o.kind == CallOutcome::Kind::kFailed) return leave(o.message);
       }
     } else if (rec.type == RecordType::kUpdateRun || rec.type == RecordType::kLogBatch) {
-      std::string from;
-      try {
-        jr::dom::object obj = jr::parse_object(rec.payload, "record");
-        from = jr::get_string(obj, "run_id");
-      } catch (const std::exception&) {
-      }
+      const std::string from = body_run_id(rec.payload);
       std::string to;
       CallOutcome o = resolve(from, to);
       if (o.kind == CallOutcome::Kind::kFailed) return leave(o.message);

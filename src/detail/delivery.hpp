@@ -79,7 +79,12 @@ struct ParsedBatch {
   std::vector<Entity> entities;
   int64_t max_metric_timestamp = -1;
 };
-std::optional<ParsedBatch> parse_log_batch_body(const std::string& body);
+/// With `with_entities` false only `run_id` and `max_metric_timestamp` are filled (a scan).
+std::optional<ParsedBatch> parse_log_batch_body(const std::string& body, bool with_entities = true);
+
+/// The run id a request body (log-batch, runs/update) is for: read from its leading
+/// `{"run_id":"…"` as this library writes it, else from a full parse ("" when none).
+std::string body_run_id(const std::string& body);
 
 /// `body` with its leading `{"run_id":"<from>"` replaced by `to` (bodies this library
 /// builds always start with the run id).

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "detail/delivery.hpp"
 #include "detail/spool.hpp"
 #include "fake_transport.hpp"
 
@@ -653,4 +654,20 @@ TEST_CASE("spool: a run's end still undelivered at shutdown keeps the journal, t
   REQUIRE_FALSE(server.accepted.empty());
   CHECK(server.accepted.back().rfind("/mlflow/runs/update ", 0) == 0);
   CHECK(server.accepted.back().find("1700000000123") != std::string::npos);
+}
+
+TEST_CASE("spool: the run id of a request body, and its rewrite", "[logger][spool]") {
+  const std::string body = R"({"run_id":"offline-00ff","metrics":[],"params":[],"tags":[]})";
+  CHECK(body_run_id(body) == "offline-00ff");
+  CHECK(replace_body_run_id(body, "offline-00ff", "abc").rfind(R"({"run_id":"abc","metrics":)", 0) == 0);
+  CHECK(body_run_id(R"({"run_id":"a\"b","status":"FINISHED"})") == "a\"b");  // escapes: parsed
+  CHECK(body_run_id(R"({"status":"FINISHED","run_id":"r1"})") == "r1");      // another order
+  CHECK(body_run_id("not json").empty());
+  auto scan = parse_log_batch_body(
+      R"({"run_id":"r","metrics":[{"key":"m","value":1,"timestamp":7,"step":0},{"key":"m","value":2,"timestamp":9,"step":1}],"params":[{"key":"p","value":"v"}]})",
+      false);
+  REQUIRE(scan.has_value());
+  CHECK(scan->run_id == "r");
+  CHECK(scan->max_metric_timestamp == 9);
+  CHECK(scan->entities.empty());
 }
