@@ -16,6 +16,7 @@
 #include "detail/http.hpp"
 #include "detail/json.hpp"
 #include "detail/logger_core.hpp"
+#include "detail/paging.hpp"
 #include "detail/rest.hpp"
 #include "detail/spool.hpp"
 #include "detail/tracking_store.hpp"
@@ -132,13 +133,14 @@ PagedList<Experiment> Client::search_experiments(const SearchExperimentsOptions&
 }
 
 std::vector<Experiment> Client::search_all_experiments(SearchExperimentsOptions options) {
-  std::vector<Experiment> all;
-  for (;;) {
-    auto page = search_experiments(options);
-    for (auto& e : page.items) all.push_back(std::move(e));
-    if (page.next_page_token.empty()) return all;
-    options.page_token = page.next_page_token;
-  }
+  std::string start = std::move(options.page_token);
+  return detail::paging::collect_all<Experiment>(
+      std::move(start), options.max_results, "experiments/search",
+      [&](const std::string& token) {
+        options.page_token = token;
+        return search_experiments(options);
+      },
+      [](const Experiment& e) { return e.experiment_id; });
 }
 
 void Client::rename_experiment(const std::string& experiment_id, const std::string& new_name) {
@@ -195,13 +197,14 @@ PagedList<Run> Client::search_runs(const std::vector<std::string>& experiment_id
 
 std::vector<Run> Client::search_all_runs(const std::vector<std::string>& experiment_ids,
                                          SearchRunsOptions options) {
-  std::vector<Run> all;
-  for (;;) {
-    auto page = search_runs(experiment_ids, options);
-    for (auto& r : page.items) all.push_back(std::move(r));
-    if (page.next_page_token.empty()) return all;
-    options.page_token = page.next_page_token;
-  }
+  std::string start = std::move(options.page_token);
+  return detail::paging::collect_all<Run>(
+      std::move(start), options.max_results, "runs/search",
+      [&](const std::string& token) {
+        options.page_token = token;
+        return search_runs(experiment_ids, options);
+      },
+      [](const Run& r) { return r.info.run_id; });
 }
 
 void Client::log_metric(const std::string& run_id, const std::string& key, double value,

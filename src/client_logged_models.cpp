@@ -8,6 +8,7 @@
 
 #include "detail/client_impl.hpp"
 #include "detail/json.hpp"
+#include "detail/paging.hpp"
 #include "detail/registry_json.hpp"
 #include "detail/rest.hpp"
 #include "mlflowpp/client.hpp"
@@ -194,13 +195,14 @@ PagedList<LoggedModel> Client::search_logged_models(const std::vector<std::strin
 
 std::vector<LoggedModel> Client::search_all_logged_models(const std::vector<std::string>& experiment_ids,
                                                           SearchLoggedModelsOptions options) {
-  std::vector<LoggedModel> all;
-  for (;;) {
-    auto page = search_logged_models(experiment_ids, options);
-    for (auto& m : page.items) all.push_back(std::move(m));
-    if (page.next_page_token.empty()) return all;
-    options.page_token = page.next_page_token;
-  }
+  std::string start = std::move(options.page_token);
+  return detail::paging::collect_all<LoggedModel>(
+      std::move(start), options.max_results, "logged-models/search",
+      [&](const std::string& token) {
+        options.page_token = token;
+        return search_logged_models(experiment_ids, options);
+      },
+      [](const LoggedModel& m) { return m.info.model_id; });
 }
 
 void Client::set_logged_model_tags(const std::string& model_id, const std::vector<LoggedModelTag>& tags) {

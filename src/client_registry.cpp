@@ -11,6 +11,7 @@
 
 #include "detail/client_impl.hpp"
 #include "detail/json.hpp"
+#include "detail/paging.hpp"
 #include "detail/registry_json.hpp"
 #include "detail/rest.hpp"
 #include "detail/validation.hpp"
@@ -241,13 +242,14 @@ PagedList<RegisteredModel> Client::search_registered_models(const SearchRegister
 }
 
 std::vector<RegisteredModel> Client::search_all_registered_models(SearchRegisteredModelsOptions options) {
-  std::vector<RegisteredModel> all;
-  for (;;) {
-    auto page = search_registered_models(options);
-    for (auto& m : page.items) all.push_back(std::move(m));
-    if (page.next_page_token.empty()) return all;
-    options.page_token = page.next_page_token;
-  }
+  std::string start = std::move(options.page_token);
+  return detail::paging::collect_all<RegisteredModel>(
+      std::move(start), options.max_results, "registered-models/search",
+      [&](const std::string& token) {
+        options.page_token = token;
+        return search_registered_models(options);
+      },
+      [](const RegisteredModel& m) { return m.name; });
 }
 
 void Client::set_registered_model_tag(const std::string& name, const std::string& key,
@@ -466,13 +468,14 @@ PagedList<ModelVersion> Client::search_model_versions(const SearchModelVersionsO
 }
 
 std::vector<ModelVersion> Client::search_all_model_versions(SearchModelVersionsOptions options) {
-  std::vector<ModelVersion> all;
-  for (;;) {
-    auto page = search_model_versions(options);
-    for (auto& v : page.items) all.push_back(std::move(v));
-    if (page.next_page_token.empty()) return all;
-    options.page_token = page.next_page_token;
-  }
+  std::string start = std::move(options.page_token);
+  return detail::paging::collect_all<ModelVersion>(
+      std::move(start), options.max_results, "model-versions/search",
+      [&](const std::string& token) {
+        options.page_token = token;
+        return search_model_versions(options);
+      },
+      [](const ModelVersion& v) { return v.name + "/" + v.version; });
 }
 
 void Client::set_model_version_tag(const std::string& name, const std::string& version,

@@ -127,6 +127,14 @@ class Client {
   /// `POST /mlflow/experiments/search`, one page.
   PagedList<Experiment> search_experiments(const SearchExperimentsOptions& options = {});
   /// Every page of search_experiments (options.page_token is the starting point).
+  ///
+  /// Every `search_all_*` call returns each entity once, in the server's order, even while
+  /// other clients create or delete entities between its pages: MLflow's page tokens are
+  /// offsets, so each page after the first is asked for with a small overlap (a quarter of
+  /// `max_results`, at most 100) and, when deletions moved the window past what was
+  /// returned, from further back; duplicates are dropped by identity. Entities created or
+  /// deleted during the call may or may not be included. Costs about one request in four
+  /// more than the bare page count at small page sizes. Not atomic; thread-safe.
   std::vector<Experiment> search_all_experiments(SearchExperimentsOptions options = {});
   /// `POST /mlflow/experiments/update` (rename).
   void rename_experiment(const std::string& experiment_id, const std::string& new_name);
@@ -160,7 +168,7 @@ class Client {
   /// `POST /mlflow/runs/search`, one page.
   PagedList<Run> search_runs(const std::vector<std::string>& experiment_ids,
                              const SearchRunsOptions& options = {});
-  /// Every page of search_runs.
+  /// Every page of search_runs; each run once (see search_all_experiments).
   std::vector<Run> search_all_runs(const std::vector<std::string>& experiment_ids,
                                    SearchRunsOptions options = {});
 
