@@ -48,6 +48,8 @@ const char* kind_name(LogError::Kind k) {
       return "spool full";
     case LogError::Kind::kSpoolError:
       return "spool error";
+    case LogError::Kind::kHeld:
+      return "held in the spool";
   }
   return "error";
 }
@@ -542,6 +544,9 @@ void LoggerCore::submit(std::vector<Entry>& entries) {
         std::string().swap(e.body);  // on disk: read it back when its turn comes
       } else if (!spool_enabled() || spool_broken_) {
         // No spool: wait for the sender (the ring absorbs the wait; it drops when full).
+        // The sender must hear of the entries this round already queued before we wait for
+        // it, or both wait for each other (it for work, we for room).
+        cv_sender_.notify_one();
         cv_pipe_space_.wait(lk, [&] {
           return buffered_bytes_ == 0 || buffered_bytes_ + e.body.size() <= o.max_buffered_bytes ||
                  abort_.load();

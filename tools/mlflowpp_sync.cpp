@@ -392,7 +392,10 @@ int sync_command(const Args& args, const std::vector<std::string>& journals) {
   // to be resumed by the next sync; with one, rounds go on until the budget runs out.
   DeliveryHooks hooks;
   hooks.sleep = sleep;
-  hooks.report = [](LogError e) { std::fprintf(stderr, "mlflowpp-sync: refused: %s\n", e.message.c_str()); };
+  hooks.report = [](LogError e) {
+    std::fprintf(stderr, "mlflowpp-sync: %s: %s\n", e.kind == LogError::Kind::kHeld ? "held" : "refused",
+                 e.message.c_str());
+  };
   hooks.persist = true;
   hooks.on_outage = [&](bool down) {
     if (down && !budget) {

@@ -95,6 +95,13 @@ struct LogError {
     kShutdown,          ///< dropped at the shutdown deadline
     kSpoolFull,         ///< the spool reached its cap (first time), or items dropped because of it
     kSpoolError,        ///< the spool cannot be written: logging continues in memory only
+    /// Held in the spool, not delivered: the server, or a gateway or proxy in front of it,
+    /// answers in a way only a change of setup fixes (401/403/407, an answer that is not
+    /// MLflow's such as a single sign-on login page, a TLS handshake that cannot work, an
+    /// unknown endpoint). Reported once per run while it lasts; the items stay in the spool
+    /// journal and are delivered, in order, once the setup is fixed (by this process, the
+    /// next one logging to the same server, or `mlflowpp-sync`). Not a drop.
+    kHeld,
   };
   Kind kind = Kind::kInvalid;
   std::string run_id;

@@ -8,6 +8,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace mlflowpp {
 
@@ -70,22 +71,59 @@ class ServerError : public Error {
 /// CURLcode as an int (0 when the failure did not come from libcurl).
 class TransportError : public Error {
  public:
-  TransportError(int curl_code, const std::string& what, bool request_sent = true)
-      : Error(what), curl_code_(curl_code), request_sent_(request_sent) {}
+  TransportError(int curl_code, const std::string& what, bool request_sent = true, bool retryable = true)
+      : Error(what), curl_code_(curl_code), request_sent_(request_sent), retryable_(retryable) {}
   int curl_code() const noexcept { return curl_code_; }
   /// False when no byte of the request reached the server (e.g. connection refused, DNS or
   /// TLS handshake failure): the server certainly did not act on it.
   bool request_sent() const noexcept { return request_sent_; }
+  /// False when another attempt cannot succeed without a change of configuration: a TLS
+  /// handshake that cannot work (`https://` to a plain-HTTP port, no common protocol, a
+  /// certificate refused either way), a malformed URL, an unsupported protocol. Such
+  /// failures are never retried.
+  bool retryable() const noexcept { return retryable_; }
 
  private:
   int curl_code_;
   bool request_sent_;
+  bool retryable_;
 };
 
 /// The server answered 2xx but the body could not be read as the expected JSON.
 class ParseError : public Error {
  public:
   explicit ParseError(const std::string& what) : Error(what) {}
+};
+
+/// A 2xx answer that is not the one MLflow sends for the call: an HTML login page from a
+/// single sign-on gateway, plain text, an empty or truncated body, or JSON of the wrong
+/// shape (MLflow answers every REST call with a JSON object, `{}` for most writes). The
+/// request was NOT acted on as far as the client can tell: nothing counts as delivered.
+/// Not retried by synchronous calls (a retry gets the same page); the asynchronous logger
+/// keeps such data in its spool until a fixed setup delivers it.
+///
+/// what() names the method, the URL without credentials, the HTTP status, the content
+/// type and the first ~200 bytes of the body with anything that looks like a credential
+/// replaced by `[REDACTED]`.
+class UnexpectedResponseError : public ParseError {
+ public:
+  UnexpectedResponseError(int http_status, std::string content_type, std::string body_start,
+                          const std::string& what)
+      : ParseError(what),
+        http_status_(http_status),
+        content_type_(std::move(content_type)),
+        body_start_(std::move(body_start)) {}
+  /// HTTP status of the answer (2xx).
+  int http_status() const noexcept { return http_status_; }
+  /// The answer's Content-Type header ("" when absent).
+  const std::string& content_type() const noexcept { return content_type_; }
+  /// The first ~200 bytes of the body, credentials redacted, control characters as spaces.
+  const std::string& body_start() const noexcept { return body_start_; }
+
+ private:
+  int http_status_;
+  std::string content_type_;
+  std::string body_start_;
 };
 
 }  // namespace mlflowpp

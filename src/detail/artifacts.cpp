@@ -283,6 +283,7 @@ class ProxyRepo final : public ArtifactRepo {
     const std::string url = req.url;
     HttpResponse resp = rest_->send_with_retries(std::move(req), nullptr);
     if (!ok_status(resp.status)) throw_server_error("GET", url, resp);
+    expect_json_object("GET", url, resp);
     std::vector<FileInfo> out;
     auto root = jsonread::parse_object(resp.body, "list artifacts");
     jsonread::dom::array files;
@@ -318,6 +319,7 @@ class ProxyRepo final : public ArtifactRepo {
     req.url = loc_.file_url(path);
     req.headers = rest_->common_headers();
     req.download = &sink;
+    req.expect_attachment = true;  // a gateway's login page is not the file
     req.progress = progress.fn();
     req.low_speed_limit = o.low_speed_limit;
     req.low_speed_time = o.low_speed_time;
@@ -338,6 +340,7 @@ class ProxyRepo final : public ArtifactRepo {
     const std::string url = req.url;
     HttpResponse resp = rest_->send_with_retries(std::move(req), nullptr);
     if (!ok_status(resp.status)) throw_server_error("DELETE", url, resp);
+    expect_json_object("DELETE", url, resp);  // MLflow answers {}
   }
 
   bool make_dir(const std::string&) override { return false; }
@@ -358,6 +361,9 @@ class ProxyRepo final : public ArtifactRepo {
     const std::string url = req.url;
     HttpResponse resp = rest_->send_with_retries(std::move(req), nullptr);
     if (!ok_status(resp.status)) throw_server_error("PUT", url, resp);
+    // MLflow's own answer to an upload is empty (no Content-Type, Content-Length 0); a JSON
+    // object is accepted too. Anything else (a gateway's login page) is not an upload.
+    if (!resp.body.empty()) expect_json_object("PUT", url, resp);
     progress(src.size(), src.size());
   }
 
@@ -402,6 +408,7 @@ class ProxyRepo final : public ArtifactRepo {
     };
     std::string upload_id;
     std::vector<Credential> credentials;
+    expect_json_object("POST", create_url, resp);
     {
       auto root = jsonread::parse_object(resp.body, "create multipart upload");
       upload_id = jsonread::get_string(root, "upload_id");
@@ -456,6 +463,10 @@ class ProxyRepo final : public ArtifactRepo {
         HttpResponse part_resp = rest_->send_with_retries(std::move(req), nullptr);
         if (!ok_status(part_resp.status))
           throw_server_error("PUT", fmt::format("(presigned URL of part {})", cred.part_number), part_resp);
+        // Object storage answers a part with an empty body and its ETag; a page is not a part.
+        if (!is_file_download(part_resp.content_type, "") && !part_resp.body.empty())
+          throw_unexpected_response("PUT", fmt::format("(presigned URL of part {})", cred.part_number),
+                                    part_resp, "an empty answer with an ETag");
         complete.begin_object()
             .key("part_number")
             .value(cred.part_number)
@@ -469,6 +480,7 @@ class ProxyRepo final : public ArtifactRepo {
       const std::string complete_url = loc_.mpu_url("complete", dir);
       HttpResponse done = post_json(complete_url, complete.take());
       if (!ok_status(done.status)) throw_server_error("POST", complete_url, done);
+      expect_json_object("POST", complete_url, done);
       progress(size, size);
     } catch (...) {
       try {

@@ -3,10 +3,12 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "detail/http.hpp"
@@ -26,6 +28,12 @@ void on_fork_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed)
 // fork_generation(), which they all use, so it is always linked in).
 __attribute__((constructor)) void register_fork_handler() { pthread_atfork(nullptr, nullptr, on_fork_child); }
 
+bool contains_icase(std::string_view text, std::string_view word) {
+  return std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+         }) != text.end();
+}
+
 void global_init_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -37,6 +45,7 @@ struct HeaderSink {
   std::string retry_after;
   int64_t content_length = -1;
   std::string etag;
+  std::string content_disposition;
 };
 
 /// Where the answer's body goes: `body`, or `sink` for a 2xx answer of a download.
@@ -49,6 +58,7 @@ struct TransferCtx {
   const HeaderSink* headers = nullptr;
   const std::atomic<bool>* abort = nullptr;
   const TransferProgressFn* progress = nullptr;
+  bool expect_attachment = false;  ///< HttpRequest::expect_attachment
   int64_t last_done = -1;
   int64_t last_total = -2;
   std::exception_ptr error;
@@ -57,10 +67,16 @@ struct TransferCtx {
 // Error bodies are short JSON; a misrouted download must not fill memory with one.
 constexpr std::size_t kMaxErrorBody = 1 << 20;
 
+bool starts_with_icase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && contains_icase(text.substr(0, prefix.size()), prefix);
+}
+
 size_t write_cb(char* ptr, size_t size, size_t nmemb, void* userdata) {
   auto* ctx = static_cast<TransferCtx*>(userdata);
   const size_t n = size * nmemb;
-  if (ctx->sink != nullptr && ctx->headers->status >= 200 && ctx->headers->status < 300) {
+  if (ctx->sink != nullptr && ctx->headers->status >= 200 && ctx->headers->status < 300 &&
+      !(ctx->expect_attachment &&
+        !is_file_download(ctx->headers->content_type, ctx->headers->content_disposition))) {
     try {
       ctx->sink->write(ptr, n);
     } catch (...) {
@@ -134,6 +150,8 @@ size_t header_cb(char* buffer, size_t size, size_t nitems, void* userdata) {
     sink->etag = header_value(buffer, len, 4);
   } else if (header_is(buffer, len, "content-type")) {
     sink->content_type = header_value(buffer, len, 12);
+  } else if (header_is(buffer, len, "content-disposition")) {
+    sink->content_disposition = header_value(buffer, len, 19);
   } else if (header_is(buffer, len, "retry-after")) {
     sink->retry_after = header_value(buffer, len, 11);
   }
@@ -204,6 +222,7 @@ class CurlTransport final : public Transport {
     ctx.headers = &sink;
     ctx.abort = req.abort;
     ctx.progress = req.progress ? &req.progress : nullptr;
+    ctx.expect_attachment = req.expect_attachment;
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_slist* headers = nullptr;
     for (const auto& line : req.headers) headers = curl_slist_append(headers, line.c_str());
@@ -302,6 +321,13 @@ class CurlTransport final : public Transport {
       if (rc == CURLE_ABORTED_BY_CALLBACK) detail = "transfer abandoned at the caller's deadline";
       long request_bytes = 0;  // bytes of the request (headers) that went out
       curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
+      if (is_permanent_tls_failure(static_cast<int>(rc), detail)) {
+        throw TransportError(static_cast<int>(rc),
+                             fmt::format("{} {}: TLS failure that a retry cannot fix: {} (check the URL's "
+                                         "scheme and port, and the CA, client certificate and key settings)",
+                                         req.method, redact_url(req.url), detail),
+                             request_bytes > 0, /*retryable=*/false);
+      }
       throw TransportError(static_cast<int>(rc),
                            fmt::format("{} {}: {}", req.method, redact_url(req.url), detail),
                            request_bytes > 0);
@@ -311,6 +337,7 @@ class CurlTransport final : public Transport {
     resp.retry_after = std::move(sink.retry_after);
     resp.content_length = sink.content_length;
     resp.etag = std::move(sink.etag);
+    resp.content_disposition = std::move(sink.content_disposition);
     return resp;
   }
 
@@ -355,6 +382,36 @@ class CurlTransport final : public Transport {
 };
 
 }  // namespace
+
+bool is_file_download(std::string_view content_type, std::string_view content_disposition) noexcept {
+  std::size_t b = content_type.find_first_not_of(" \t");
+  if (b != std::string_view::npos) content_type.remove_prefix(b);
+  const bool html =
+      starts_with_icase(content_type, "text/html") || starts_with_icase(content_type, "application/xhtml");
+  return !html || contains_icase(content_disposition, "attachment");
+}
+
+bool is_permanent_tls_failure(int curl_code, std::string_view detail) noexcept {
+  // CURLE_SSL_CONNECT_ERROR (35) is both "the handshake cannot work" and "the connection
+  // broke during the handshake"; only OpenSSL's text tells them apart. A TLS alert after
+  // the handshake (TLS 1.3 refuses a client certificate that way) arrives on a read (56).
+  if (curl_code != 35 && curl_code != 56) return false;
+  static constexpr std::string_view kPermanent[] = {
+      "wrong version number",    // https:// to a plain-HTTP port
+      "unsupported protocol",    // no TLS version in common
+      "alert protocol version",  //
+      "no protocols available",  //
+      "handshake failure",       // no cipher in common, or a refused client certificate
+      "certificate",             // "alert bad certificate", "certificate required", ...
+      "unknown ca",              //
+      "packet length too long",  // a non-TLS answer read as a record
+      "record layer failure",    //
+      "http request",            // "http request" alert: plain HTTP to a TLS port
+  };
+  for (std::string_view w : kPermanent)
+    if (contains_icase(detail, w)) return true;
+  return false;
+}
 
 uint64_t fork_generation() noexcept { return g_fork_generation.load(std::memory_order_relaxed); }
 

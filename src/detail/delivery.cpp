@@ -136,13 +136,18 @@ struct Classified {
   int status = 0;
   std::string code, message;
   bool bisectable = false;  ///< a 400 about one of the items, not about the run
+  /// Only a change of setup fixes it (credentials, a gateway, TLS settings): retried in
+  /// persist mode with a report once per run (LogError::Kind::kHeld), refused otherwise.
+  bool needs_fix = false;
 };
 
 bool aborted(const DeliveryHooks& h) { return h.abort && h.abort->load(); }
 
-/// Runs `f`, classifying what it throws. In persist mode, answers that a later attempt
-/// (or a fixed configuration) can change are transient: authentication (401/403/407), a
-/// proxy's "no such endpoint", and every transport error.
+/// Runs `f`, classifying what it throws. Only a 2xx answer in MLflow's shape counts as
+/// delivered: an answer that is not MLflow's (a login page, an empty or truncated body) is
+/// a failure. In persist mode, failures that a later attempt or a fixed setup can change
+/// are transient: authentication (401/403/407), a proxy's "no such endpoint", answers that
+/// are not MLflow's, and every transport error; those that need a fix are marked so.
 template <typename F>
 Classified attempt(F&& f, const DeliveryHooks& h) {
   Classified c;
@@ -152,23 +157,35 @@ Classified attempt(F&& f, const DeliveryHooks& h) {
     c.status = e.http_status();
     c.code = e.error_code();
     c.message = e.what();
-    const bool keep = h.persist && (c.status == 401 || c.status == 403 || c.status == 407 ||
-                                    c.code == "ENDPOINT_NOT_FOUND");
-    if (is_retryable_status(c.status) || keep) {
+    c.needs_fix = c.status == 401 || c.status == 403 || c.status == 407 || c.code == "ENDPOINT_NOT_FOUND";
+    if (is_retryable_status(c.status) || (h.persist && c.needs_fix)) {
       c.kind = aborted(h) ? Failure::kAborted : Failure::kTransient;
     } else {
       c.kind = Failure::kRefused;
       c.bisectable = c.status == 400 && c.code == "INVALID_PARAMETER_VALUE" &&
                      e.server_message().find("must be in the 'active' state") == std::string::npos;
-      c.message = e.server_message();
+      if (!c.needs_fix) c.message = e.server_message();
     }
-  } catch (const ParseError&) {
-    // A 2xx answer we could not read: the server stored it.
+  } catch (const UnexpectedResponseError& e) {
+    // A 2xx answer that is not MLflow's (a gateway's login page): nothing was stored.
+    c.status = e.http_status();
+    c.code = "UNEXPECTED_RESPONSE";
+    c.message = e.what();
+    c.needs_fix = true;
+    c.kind = aborted(h) ? Failure::kAborted : h.persist ? Failure::kTransient : Failure::kRefused;
+  } catch (const ParseError& e) {
+    // MLflow-shaped JSON without what the call needs (no run in a runs/create answer...):
+    // not a delivery either.
+    c.code = "UNEXPECTED_RESPONSE";
+    c.message = e.what();
+    c.needs_fix = true;
+    c.kind = aborted(h) ? Failure::kAborted : h.persist ? Failure::kTransient : Failure::kRefused;
   } catch (const TransportError& e) {
     c.message = e.what();
-    c.kind = aborted(h)                                                   ? Failure::kAborted
-             : (h.persist || is_retryable_transport_error(e.curl_code())) ? Failure::kTransient
-                                                                          : Failure::kRefused;
+    c.needs_fix = !is_retryable(e);
+    c.kind = aborted(h)                       ? Failure::kAborted
+             : (h.persist || is_retryable(e)) ? Failure::kTransient
+                                              : Failure::kRefused;
   } catch (const std::exception& e) {
     c.message = e.what();
     c.kind = aborted(h) ? Failure::kAborted : Failure::kTransient;
@@ -179,7 +196,7 @@ Classified attempt(F&& f, const DeliveryHooks& h) {
 }  // namespace
 
 template <typename F>
-CallOutcome Deliverer::call(F&& f) {
+CallOutcome Deliverer::call(const std::string& run_id, F&& f) {
   CallHooks ch;
   ch.abort = hooks_.abort;
   ch.requests = hooks_.requests;
@@ -196,6 +213,7 @@ CallOutcome Deliverer::call(F&& f) {
     if (c.kind == Failure::kNone) {
       if (in_outage_ && hooks_.on_outage) hooks_.on_outage(false);
       in_outage_ = false;
+      held_reported_.clear();  // a later failure of the same kind is news again
       return {};
     }
     CallOutcome out;
@@ -214,6 +232,20 @@ CallOutcome Deliverer::call(F&& f) {
     }
     if (!in_outage_ && hooks_.on_outage) hooks_.on_outage(true);
     in_outage_ = true;
+    if (c.needs_fix && held_reported_.insert(run_id).second) {
+      // Once per run: the data waits in the spool for a fixed setup, it is not dropped.
+      LogError le;
+      le.kind = LogError::Kind::kHeld;
+      le.run_id = run_id;
+      le.items = 0;
+      le.http_status = c.status;
+      le.error_code = c.code;
+      le.message = fmt::format(
+          "delivery{} is held until the setup is fixed; the data stays in the spool and is delivered "
+          "when the server accepts it: {}",
+          run_id.empty() ? std::string() : " for run " + run_id, c.message);
+      hooks_.report(std::move(le));
+    }
     if (!hooks_.sleep(wait)) {
       out.aborted = true;
       return out;
@@ -224,7 +256,7 @@ CallOutcome Deliverer::call(F&& f) {
 
 BatchOutcome Deliverer::log_batch(const std::string& body, int64_t entities) {
   BatchOutcome out;
-  CallOutcome r = call([&](const CallHooks* ch) { store_.log_batch_body(body, ch); });
+  CallOutcome r = call(body_run_id(body), [&](const CallHooks* ch) { store_.log_batch_body(body, ch); });
   if (r.kind == CallOutcome::Kind::kDone) {
     if (entities < 0) {
       auto parsed = parse_log_batch_body(body);
@@ -265,7 +297,7 @@ BatchOutcome Deliverer::bisect(const std::string& run_id, std::vector<Entity> en
     for (auto& part : parts) {
       Chunk chunk = make_chunk(std::move(part));
       const std::string text = chunk_body(run_id, chunk);
-      CallOutcome r = call([&](const CallHooks* ch) { store_.log_batch_body(text, ch); });
+      CallOutcome r = call(run_id, [&](const CallHooks* ch) { store_.log_batch_body(text, ch); });
       BatchOutcome b;
       if (r.kind == CallOutcome::Kind::kDone) {
         b.delivered = chunk.size();
@@ -329,13 +361,13 @@ CallOutcome Deliverer::update_run(const std::string& body) {
     o.message = "unknown run status '" + status_name + "'";
     return o;
   }
-  return call([&](const CallHooks*) { store_.update_run(run_id, *status, end_time, std::string()); });
+  return call(run_id, [&](const CallHooks*) { store_.update_run(run_id, *status, end_time, std::string()); });
 }
 
 CallOutcome Deliverer::create_offline_run(const OfflineRun& run) {
   std::string experiment_id = run.experiment_id;
   std::string found;
-  CallOutcome r = call([&](const CallHooks*) {
+  CallOutcome r = call(run.local_run_id, [&](const CallHooks*) {
     if (experiment_id.empty() && !run.experiment_name.empty()) {
       if (auto e = store_.get_experiment_by_name(run.experiment_name)) {
         experiment_id = e->experiment_id;
@@ -376,7 +408,7 @@ CallOutcome Deliverer::create_offline_run(const OfflineRun& run) {
 
 CallOutcome Deliverer::fail_if_running(const std::string& run_id, int64_t end_time_ms) {
   bool marked = false;
-  CallOutcome r = call([&](const CallHooks*) {
+  CallOutcome r = call(run_id, [&](const CallHooks*) {
     Run current = store_.get_run(run_id);
     if (current.info.status != RunStatus::kRunning) return;
     store_.update_run(run_id, RunStatus::kFailed, end_time_ms, std::string());

@@ -126,13 +126,18 @@ class Deliverer {
   CallOutcome fail_if_running(const std::string& run_id, int64_t end_time_ms);
 
  private:
+  /// Runs one store call with the hooks, in persistent rounds when persisting; `run_id`
+  /// names the run in the once-per-run report of a failure that needs a fix.
   template <typename F>
-  CallOutcome call(F&& f);
+  CallOutcome call(const std::string& run_id, F&& f);
   BatchOutcome bisect(const std::string& run_id, std::vector<Entity> entities, const CallOutcome& refusal);
 
   TrackingStore& store_;
   DeliveryHooks hooks_;
   bool in_outage_ = false;
+  /// Runs already told (LogError::Kind::kHeld) that their delivery waits for a fix;
+  /// cleared when a call succeeds.
+  std::unordered_set<std::string> held_reported_;
 };
 
 /// What replaying one adopted journal did.

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mlflowpp/options.hpp"
@@ -84,15 +85,21 @@ struct HttpRequest {
   /// to repeat (a POST the server does not apply idempotently) that resend could repeat a
   /// write the server had committed, so such requests never go out on a reused connection.
   bool fresh_connection = false;
+  /// A download from MLflow's artifact proxy, which sends every file as an attachment
+  /// (`Content-Disposition: attachment`): a 2xx HTML answer without that header is a
+  /// gateway's page, not the file. Its body then goes to HttpResponse::body, never to
+  /// `download` (see is_file_download).
+  bool expect_attachment = false;
 };
 
 struct HttpResponse {
   long status = 0;
   std::string body;
   std::string content_type;
-  std::string retry_after;      ///< raw Retry-After header value, if any
-  int64_t content_length = -1;  ///< Content-Length of the answer; -1 when absent
-  std::string etag;             ///< raw ETag header value, if any (multipart upload parts)
+  std::string retry_after;          ///< raw Retry-After header value, if any
+  int64_t content_length = -1;      ///< Content-Length of the answer; -1 when absent
+  std::string etag;                 ///< raw ETag header value, if any (multipart upload parts)
+  std::string content_disposition;  ///< raw Content-Disposition header value, if any
 };
 
 /// Sends one request and returns the answer (any status). Throws TransportError when no
@@ -108,6 +115,17 @@ class Transport {
 /// set, else Bearer when a token is set), redirects per options. Credentials are handed
 /// to libcurl only, never to a header list or a message.
 std::shared_ptr<Transport> make_curl_transport(const ClientOptions& options);
+
+/// False for an answer that cannot be a file sent by MLflow's artifact proxy: an HTML page
+/// (`text/html`, `application/xhtml+xml`) that is not sent as an attachment (MLflow sends
+/// every file, HTML ones too, with `Content-Disposition: attachment`).
+bool is_file_download(std::string_view content_type, std::string_view content_disposition) noexcept;
+
+/// True when a libcurl failure is a TLS handshake that cannot succeed however often it is
+/// tried (`detail`: libcurl's error text): `https://` to a plain-HTTP port, no protocol or
+/// cipher in common, a certificate refused by either side. Not: a connection reset during
+/// the handshake.
+bool is_permanent_tls_failure(int curl_code, std::string_view detail) noexcept;
 
 /// `url` with any userinfo (user:password@) removed, for messages.
 std::string redact_url(const std::string& url);

@@ -400,9 +400,16 @@ PagedList<Metric> parse_metric_history(const std::string& body) {
   return {get_list<Metric>(obj, "metrics", read_metric), get_string(obj, "next_page_token")};
 }
 
-void parse_empty_response(const std::string& body, std::string_view what) {
-  if (body.empty()) return;  // tolerate an empty 200 for mutations
-  (void)parse_object(body, what);
+void parse_empty_response(const std::string& body, std::string_view what) { (void)parse_object(body, what); }
+
+bool is_json_object(const std::string& body) noexcept {
+  try {
+    dom::element doc;
+    if (thread_parser().parse(body).get(doc)) return false;
+    return doc.type() == dom::element_type::OBJECT;
+  } catch (...) {
+    return false;
+  }
 }
 
 // Build simdjson's dispatch singletons before any other static object of the program, so

@@ -61,8 +61,10 @@ Run parse_run_response(const std::string& body);           // {run}
 RunInfo parse_run_info_response(const std::string& body);  // {run_info}
 PagedList<Run> parse_search_runs(const std::string& body);
 PagedList<Metric> parse_metric_history(const std::string& body);
-/// Checks that a body is a JSON object ("{}" for most mutations).
+/// Checks that a body is a JSON object ("{}" for most mutations); throws ParseError.
 void parse_empty_response(const std::string& body, std::string_view what);
+/// True when `body` is one complete JSON object (what MLflow answers every REST call with).
+bool is_json_object(const std::string& body) noexcept;
 
 /// The `{"error_code", "message"}` of an error body, if the body is such an object.
 struct ErrorBody {

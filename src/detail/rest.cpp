@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <random>
+#include <regex>
 #include <thread>
 
 #include "detail/json.hpp"
@@ -31,7 +32,15 @@ bool is_retryable_status(long status) noexcept {
 bool is_retryable_transport_error(int curl_code) noexcept {
   switch (curl_code) {
     case 1:   // CURLE_UNSUPPORTED_PROTOCOL
+    case 2:   // CURLE_FAILED_INIT
     case 3:   // CURLE_URL_MALFORMAT
+    case 4:   // CURLE_NOT_BUILT_IN
+    case 43:  // CURLE_BAD_FUNCTION_ARGUMENT
+    case 47:  // CURLE_TOO_MANY_REDIRECTS (a redirect loop)
+    case 48:  // CURLE_UNKNOWN_OPTION
+    case 53:  // CURLE_SSL_ENGINE_NOTFOUND
+    case 54:  // CURLE_SSL_ENGINE_SETFAILED
+    case 64:  // CURLE_USE_SSL_FAILED
     case 42:  // CURLE_ABORTED_BY_CALLBACK (our own deadline)
     case 58:  // CURLE_SSL_CERTPROBLEM (client certificate)
     case 59:  // CURLE_SSL_CIPHER
@@ -43,10 +52,15 @@ bool is_retryable_transport_error(int curl_code) noexcept {
     case 83:  // CURLE_SSL_ISSUER_ERROR
     case 90:  // CURLE_SSL_PINNEDPUBKEYNOTMATCH
     case 91:  // CURLE_SSL_INVALIDCERTSTATUS
+    case 98:  // CURLE_SSL_CLIENTCERT
       return false;
     default:
       return true;
   }
+}
+
+bool is_retryable(const TransportError& e) noexcept {
+  return e.retryable() && is_retryable_transport_error(e.curl_code());
 }
 
 const char* error_code_for_status(long status) noexcept {
@@ -234,20 +248,86 @@ ScopedCallHooks::ScopedCallHooks(const CallHooks* hooks) noexcept : previous_(t_
 }
 ScopedCallHooks::~ScopedCallHooks() { t_default_hooks = previous_; }
 
+std::string redact_secrets(std::string_view text) {
+  // Patterns for what credentials look like in a gateway's page, a proxy's error or an
+  // echoed request: authorization schemes, key=value and "key": "value" pairs whose key
+  // names a secret, hidden form fields named like one, JSON web tokens, URL userinfo and
+  // AWS signatures. Run on error paths only (std::regex is slow, but these are short).
+  static const std::regex kPatterns[] = {
+      std::regex(R"(((?:bearer|basic|token|negotiate|digest)\s+)[A-Za-z0-9._~+/=-]{6,})", std::regex::icase),
+      std::regex(
+          R"(((?:password|passwd|pwd|secret|token|api[_-]?key|apikey|auth|authorization|session[_-]?id|)"
+          R"(sessionid|cookie|credential|signature|sig|security[_-]?token)[A-Za-z0-9_-]*["']?\s*[:=]\s*["']?))"
+          R"([^"'&\s<>,;]+)",
+          std::regex::icase),
+      std::regex(
+          R"((name=["'][^"']*(?:token|secret|password|csrf|nonce|state|session)[^"']*["'][^>]*?value=["']))"
+          R"([^"']*)",
+          std::regex::icase),
+      std::regex(R"(()eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)"),
+      std::regex(R"((://)[^/\s:@]+:[^/\s@]+@)"),
+  };
+  std::string out(text);
+  for (const std::regex& re : kPatterns) out = std::regex_replace(out, re, "$1[REDACTED]");
+  return out;
+}
+
+std::string body_start(std::string_view body, std::size_t max_bytes) {
+  // Redact first (a secret cut in half by the limit must not show its first half), then
+  // cut at a character boundary, then make it one line.
+  std::string text = redact_secrets(body.substr(0, std::max<std::size_t>(max_bytes * 8, 2048)));
+  bool cut = body.size() > max_bytes || text.size() > max_bytes;
+  if (text.size() > max_bytes) {
+    std::size_t n = max_bytes;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;  // not mid-character
+    text.resize(n);
+  }
+  for (char& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  if (cut) text += "...";
+  return text;
+}
+
+std::string describe_answer(const HttpResponse& resp) {
+  const std::string type =
+      resp.content_type.empty() ? "no Content-Type" : "Content-Type " + resp.content_type;
+  if (resp.body.empty()) return fmt::format("HTTP {}, {}, empty body", resp.status, type);
+  return fmt::format("HTTP {}, {}, body ({} bytes): '{}'", resp.status, type, resp.body.size(),
+                     body_start(resp.body));
+}
+
+[[noreturn]] void throw_unexpected_response(const char* method, const std::string& url,
+                                            const HttpResponse& resp, std::string_view expected) {
+  throw UnexpectedResponseError(
+      static_cast<int>(resp.status), resp.content_type, body_start(resp.body),
+      fmt::format("MLflow {} {}: the answer is not MLflow's ({} expected; a gateway's login page or a "
+                  "proxy's error?): {}; nothing was stored",
+                  method, redact_url(url), expected, describe_answer(resp)));
+}
+
+void expect_json_object(const char* method, const std::string& url, const HttpResponse& resp) {
+  if (!is_json_object(resp.body)) throw_unexpected_response(method, url, resp, "a JSON object");
+}
+
 [[noreturn]] void throw_server_error(const char* method, const std::string& url, const HttpResponse& resp) {
   auto parsed = parse_error_body(resp.body);
   std::string code =
       parsed.parsed && !parsed.error_code.empty() ? parsed.error_code : error_code_for_status(resp.status);
-  std::string message = parsed.parsed ? parsed.message : resp.body.substr(0, 500);
-  // what(): the URL without credentials and a one-line summary of the message (a proxy's
-  // HTML page, say); server_message() keeps the text itself.
-  std::string summary = message;
-  for (char& c : summary)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (summary.size() > 200) summary = summary.substr(0, 197) + "...";
-  throw ServerError(static_cast<int>(resp.status), code, message,
-                    fmt::format("MLflow {} {} failed: HTTP {} {}: {}", method, redact_url(url), resp.status,
-                                code, summary));
+  if (parsed.parsed) {
+    // MLflow's own error: its message says what is wrong.
+    std::string summary = parsed.message;
+    for (char& c : summary)
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (summary.size() > 300) summary = summary.substr(0, 297) + "...";
+    throw ServerError(static_cast<int>(resp.status), code, parsed.message,
+                      fmt::format("MLflow {} {} failed: HTTP {} {}: {}", method, redact_url(url), resp.status,
+                                  code, summary));
+  }
+  // Not MLflow's error body (a proxy's or a gateway's page): show what came back, without
+  // anything that looks like a credential.
+  throw ServerError(
+      static_cast<int>(resp.status), code, body_start(resp.body, 500),
+      fmt::format("MLflow {} {} failed: {} ({})", method, redact_url(url), describe_answer(resp), code));
 }
 
 HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hooks, bool idempotent) {
@@ -267,6 +347,10 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
       if (req.download != nullptr) req.download->reset();
       HttpResponse resp = transport_->perform(req);
       if (resp.status >= 200 && resp.status < 300) {
+        // A gateway's page instead of the file: not retried (the same page would come back).
+        if (req.download != nullptr && req.expect_attachment &&
+            !is_file_download(resp.content_type, resp.content_disposition))
+          throw_unexpected_response(req.method.c_str(), req.url, resp, "the file, sent as an attachment");
         // A download cut short is a transport failure (retried), never a success.
         if (req.download != nullptr && resp.content_length >= 0 &&
             req.download->bytes_written() != resp.content_length) {
@@ -289,7 +373,7 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
       }
       reason = fmt::format("HTTP {}", resp.status);
     } catch (const TransportError& e) {
-      const bool retry = is_retryable_transport_error(e.curl_code()) && (idempotent || !e.request_sent());
+      const bool retry = is_retryable(e) && (idempotent || !e.request_sent());
       if (!retry || attempt >= policy.max_retries || aborted(hooks)) {
         if (attempt == 0) throw;
         throw TransportError(e.curl_code(), fmt::format("{} (after {} attempts)", e.what(), attempt + 1),
@@ -329,6 +413,7 @@ std::string RestClient::call(const char* method, std::string_view endpoint, std:
   const bool idempotent = std::string_view(method) != "POST" || is_retry_safe_post(endpoint);
   HttpResponse resp = send_with_retries(std::move(req), hooks, idempotent);
   if (resp.status < 200 || resp.status >= 300) throw_server_error(method, url, resp);
+  expect_json_object(method, url, resp);
   return std::move(resp.body);
 }
 
@@ -351,6 +436,7 @@ std::string RestClient::get(std::string_view endpoint,
   std::string url = req.url;
   HttpResponse resp = send_with_retries(std::move(req), hooks, true);
   if (resp.status < 200 || resp.status >= 300) throw_server_error("GET", url, resp);
+  expect_json_object("GET", url, resp);
   return std::move(resp.body);
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "detail/http.hpp"
+#include "mlflowpp/error.hpp"
 #include "mlflowpp/options.hpp"
 
 namespace mlflowpp::detail {
@@ -59,6 +60,10 @@ bool is_retryable_status(long status) noexcept;
 /// False for transport failures that another attempt cannot fix: TLS verification and
 /// certificate problems, malformed URLs, unsupported protocols, an abort by the caller.
 bool is_retryable_transport_error(int curl_code) noexcept;
+/// False for a TransportError that another attempt cannot fix: the transport said so
+/// (TransportError::retryable(), e.g. a TLS handshake that cannot work) or its code is one
+/// is_retryable_transport_error() refuses.
+bool is_retryable(const TransportError& e) noexcept;
 /// The error code the Python client derives from a status when the body is not JSON.
 const char* error_code_for_status(long status) noexcept;
 /// Seconds (or an HTTP date) → wait; std::nullopt when unparseable.
@@ -77,8 +82,25 @@ bool is_retry_safe_post(std::string_view endpoint) noexcept;
 std::string url_encode(std::string_view s);
 
 /// Throws the ServerError for a non-2xx answer to `method url`: MLflow's error_code and
-/// message when the body is MLflow's JSON error, else the code derived from the status.
+/// message when the body is MLflow's JSON error, else the code derived from the status and
+/// describe_answer() of what came back.
 [[noreturn]] void throw_server_error(const char* method, const std::string& url, const HttpResponse& resp);
+
+/// `text` with anything that looks like a credential (Authorization schemes, secret-named
+/// key/value pairs and form fields, JSON web tokens, URL userinfo) replaced by [REDACTED].
+std::string redact_secrets(std::string_view text);
+/// The first `max_bytes` of a body for a message: redacted, cut at a UTF-8 boundary, control
+/// characters as spaces, "..." when cut.
+std::string body_start(std::string_view body, std::size_t max_bytes = 200);
+/// "HTTP 200, Content-Type text/html, body (1234 bytes): '<!DOCTYPE html>...'" for messages.
+std::string describe_answer(const HttpResponse& resp);
+/// Throws UnexpectedResponseError: a 2xx answer that is not the one MLflow sends (`expected`
+/// says what was: "a JSON object", ...).
+[[noreturn]] void throw_unexpected_response(const char* method, const std::string& url,
+                                            const HttpResponse& resp, std::string_view expected);
+/// Throws UnexpectedResponseError unless the answer's body is one JSON object (MLflow answers
+/// every REST call, reads and writes, with one; `{}` for most writes).
+void expect_json_object(const char* method, const std::string& url, const HttpResponse& resp);
 
 class RestClient {
  public:

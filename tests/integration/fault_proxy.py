@@ -26,6 +26,11 @@ Control endpoint (same port, never forwarded, never faulted):
          "path_prefix": "/api/2.0/mlflow/runs/log-batch",
          "status": 503,            # status, status_after_forward
          "retry_after": "1",       # optional Retry-After header value (status modes)
+         "content_type": "text/html",  # optional, status modes: the answer's Content-Type
+                                   # ("" sends none; default application/json)
+         "body": "<html>..</html>",  # optional, status modes: the answer's body instead of
+                                   # an MLflow-style JSON error (e.g. a gateway's login page
+                                   # with status 200: the proxy then acts as a stub server)
          "seconds": 3.0,           # stall: hold the request this long, then forward it
          "bytes_per_second": 200}  # slow: dribble the (forwarded) answer at this rate
       answers {"ok": true, "plan": {...}}
@@ -97,6 +102,8 @@ class State:
             "path_prefix": str(plan.get("path_prefix", DEFAULT_PREFIX)),
             "status": int(plan.get("status", 503)),
             "retry_after": plan.get("retry_after"),
+            "content_type": plan.get("content_type", "application/json"),
+            "body": plan.get("body"),
             "seconds": float(plan.get("seconds", 3.0)),
             "bytes_per_second": max(1, int(plan.get("bytes_per_second", 200))),
         }
@@ -282,7 +289,7 @@ class Proxy:
                     return
                 if mode == "status":
                     await self.answer(writer, plan["status"], "", self.fault_headers(plan),
-                                      self.fault_body(plan["status"]), keep_alive)
+                                      self.fault_body(plan), keep_alive)
                     if not keep_alive:
                         return
                     continue
@@ -303,7 +310,7 @@ class Proxy:
                     return
                 if mode == "status_after_forward":
                     status, reason, rheaders, rbody = (plan["status"], "", self.fault_headers(plan),
-                                                       self.fault_body(plan["status"]))
+                                                       self.fault_body(plan))
                 if writer.is_closing():
                     return  # the client gave up (stall): the forward happened all the same
                 rate = plan["bytes_per_second"] if mode == "slow" else None
@@ -329,13 +336,16 @@ class Proxy:
 
     @staticmethod
     def fault_headers(plan):
-        h = [("Content-Type", "application/json")]
+        h = [("Content-Type", plan["content_type"])] if plan.get("content_type") else []
         if plan.get("retry_after") is not None:
             h.append(("Retry-After", str(plan["retry_after"])))
         return h
 
     @staticmethod
-    def fault_body(status):
+    def fault_body(plan):
+        if plan.get("body") is not None:
+            return plan["body"].encode("utf-8")
+        status = plan["status"]
         return json.dumps({"error_code": "TEMPORARILY_UNAVAILABLE" if status != 429 else "RESOURCE_EXHAUSTED",
                            "message": "fault_proxy: injected HTTP %d" % status}).encode("utf-8")
 
