@@ -7,10 +7,10 @@
 #include <chrono>
 #include <memory>
 
-#include "detail/http.hpp"
-#include "detail/logger_core.hpp"
-#include "detail/rest.hpp"
-#include "detail/tracking_store.hpp"
+#include "detail/http/http.hpp"
+#include "detail/logger/logger_core.hpp"
+#include "detail/rest/rest.hpp"
+#include "detail/store/tracking_store.hpp"
 #include "mlflowpp/async_logger.hpp"
 
 namespace {

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <string>
 
-#include "detail/json.hpp"
-#include "detail/registry_json.hpp"
-#include "detail/rest.hpp"
+#include "detail/codec/json.hpp"
+#include "detail/codec/registry_json.hpp"
+#include "detail/rest/rest.hpp"
 #include "mlflowpp/error.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-// libFuzzer target: any bytes read as a spool journal (src/detail/spool.hpp) must be read
+// libFuzzer target: any bytes read as a spool journal (src/detail/spool/spool.hpp) must be read
 // without a crash, an exception, an out-of-bounds read or an allocation past the caps; and
 // adopting the same bytes from a file must keep exactly the intact prefix the in-memory
 // reader found; the replay's record payload readers take whatever a record holds. Built with clang
@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "detail/delivery.hpp"
-#include "detail/spool.hpp"
+#include "detail/delivery/delivery.hpp"
+#include "detail/spool/spool.hpp"
 
 namespace {
 using namespace mlflowpp::detail;
@@ -74,7 +74,7 @@ void check_journal(std::string_view bytes) {
     if (rec.offset != last_end || rec.next_offset <= rec.offset) fail("record offsets");
     last_end = rec.next_offset;
     ++n;
-    // The payload readers of a replay (src/detail/delivery.hpp) take any payload.
+    // The payload readers of a replay (src/detail/delivery/delivery.hpp) take any payload.
     (void)parse_log_batch_body(rec.payload);
     (void)parse_log_batch_body(rec.payload, false);
     (void)body_run_id(rec.payload);

@@ -24,13 +24,13 @@
 #include <thread>
 #include <vector>
 
-#include "detail/delivery.hpp"
-#include "detail/http.hpp"
-#include "detail/json.hpp"
-#include "detail/logger_core.hpp"
-#include "detail/rest.hpp"
-#include "detail/spool.hpp"
-#include "detail/tracking_store.hpp"
+#include "detail/codec/json.hpp"
+#include "detail/delivery/delivery.hpp"
+#include "detail/http/http.hpp"
+#include "detail/logger/logger_core.hpp"
+#include "detail/rest/rest.hpp"
+#include "detail/spool/spool.hpp"
+#include "detail/store/tracking_store.hpp"
 #include "mlflowpp/error.hpp"
 #include "mlflowpp/options.hpp"
 

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "detail/http.hpp"
+#include "detail/http/http.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
 

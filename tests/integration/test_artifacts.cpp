@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "detail/artifacts.hpp"
-#include "detail/rest.hpp"
+#include "detail/artifacts/artifacts.hpp"
+#include "detail/rest/rest.hpp"
 #include "integration/artifact_test_util.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "detail/http.hpp"
-#include "detail/rest.hpp"
+#include "detail/http/http.hpp"
+#include "detail/rest/rest.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
 

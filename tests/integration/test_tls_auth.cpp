@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "detail/spool.hpp"
+#include "detail/spool/spool.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
 

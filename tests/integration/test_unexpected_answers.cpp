@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "detail/batch.hpp"
-#include "detail/delivery.hpp"
-#include "detail/json.hpp"
-#include "detail/spool.hpp"
+#include "detail/codec/json.hpp"
+#include "detail/delivery/batch.hpp"
+#include "detail/delivery/delivery.hpp"
+#include "detail/spool/spool.hpp"
 #include "integration/fault_proxy.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"

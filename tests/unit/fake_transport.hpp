@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "detail/http.hpp"
-#include "detail/logger_core.hpp"
-#include "detail/rest.hpp"
-#include "detail/tracking_store.hpp"
+#include "detail/http/http.hpp"
+#include "detail/logger/logger_core.hpp"
+#include "detail/rest/rest.hpp"
+#include "detail/store/tracking_store.hpp"
 #include "mlflowpp/error.hpp"
 
 namespace testing {

@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "detail/delivery.hpp"
-#include "detail/rest.hpp"
-#include "detail/spool.hpp"
+#include "detail/delivery/delivery.hpp"
+#include "detail/rest/rest.hpp"
+#include "detail/spool/spool.hpp"
 #include "fake_transport.hpp"
 
 using namespace mlflowpp;

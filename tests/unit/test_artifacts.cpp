@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "detail/artifacts.hpp"
+#include "detail/artifacts/artifacts.hpp"
 #include "fake_transport.hpp"
 #include "mlflowpp/mlflowpp.hpp"
 

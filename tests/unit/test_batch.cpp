@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "detail/batch.hpp"
-#include "detail/json.hpp"
+#include "detail/codec/json.hpp"
+#include "detail/delivery/batch.hpp"
 
 using namespace mlflowpp;
 using namespace mlflowpp::detail;

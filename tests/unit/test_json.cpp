@@ -4,7 +4,7 @@
 #include <limits>
 #include <string>
 
-#include "detail/json.hpp"
+#include "detail/codec/json.hpp"
 #include "mlflowpp/error.hpp"
 
 using namespace mlflowpp;

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "detail/delivery.hpp"
-#include "detail/spool.hpp"
+#include "detail/delivery/delivery.hpp"
+#include "detail/spool/spool.hpp"
 #include "fake_transport.hpp"
 
 using namespace mlflowpp;
@@ -82,9 +82,9 @@ TEST_CASE("timestamps are taken at enqueue from the clock, explicit ones are kep
   std::atomic<int64_t> clock{1000};
   LoggerRig rig(quick(), testing::fake_options(), [&] { return clock.load(); });
   auto run = rig.core->handle_for("run-1");
-  rig.core->enqueue(ItemKind::kMetric, run, "a", 1.0, {}, 0, AsyncLogger::kNow);
+  rig.core->enqueue(ItemKind::kMetric, run, "a", 1.0, {}, 0, kTimestampNow);
   clock = 2000;
-  rig.core->enqueue(ItemKind::kMetric, run, "b", 2.0, {}, 1, AsyncLogger::kNow);
+  rig.core->enqueue(ItemKind::kMetric, run, "b", 2.0, {}, 1, kTimestampNow);
   rig.core->enqueue(ItemKind::kMetric, run, "c", 3.0, {}, 2, 42);
   clock = 9999;  // the send happens later: must not change the timestamps
   REQUIRE(rig.core->flush(milliseconds(5000)).complete);

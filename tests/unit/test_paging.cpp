@@ -1,4 +1,4 @@
-// The "all pages" rule of the search_all_* helpers (src/detail/paging.hpp): base64 and the
+// The "all pages" rule of the search_all_* helpers (src/detail/core/paging.hpp): base64 and the
 // offset token's decoding and re-encoding, then the algorithm over an in-memory server that
 // pages with offset tokens (MLflow's shapes) or opaque ones while entities are inserted and
 // deleted between page requests.
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "detail/paging.hpp"
+#include "detail/core/paging.hpp"
 #include "mlflowpp/entities.hpp"
 #include "mlflowpp/error.hpp"
 

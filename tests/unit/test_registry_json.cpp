@@ -5,7 +5,7 @@
 #include <cmath>
 #include <string>
 
-#include "detail/registry_json.hpp"
+#include "detail/codec/registry_json.hpp"
 #include "mlflowpp/error.hpp"
 #include "mlflowpp/registry.hpp"
 

@@ -1,4 +1,4 @@
-// The spool journal (src/detail/spool.hpp): format round trip, torn tails and bit flips,
+// The spool journal (src/detail/spool/spool.hpp): format round trip, torn tails and bit flips,
 // ACKs, flock ownership across fork(), directory helpers. No sockets.
 #include <fcntl.h>
 #include <sys/file.h>
@@ -21,9 +21,9 @@
 #include <thread>
 #include <vector>
 
-#include "detail/batch.hpp"
-#include "detail/json.hpp"
-#include "detail/spool.hpp"
+#include "detail/codec/json.hpp"
+#include "detail/delivery/batch.hpp"
+#include "detail/spool/spool.hpp"
 #include "mlflowpp/entities.hpp"
 #include "mlflowpp/error.hpp"
 

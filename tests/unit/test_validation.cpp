@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "detail/validation.hpp"
+#include "detail/core/validation.hpp"
 
 using namespace mlflowpp::detail;
 

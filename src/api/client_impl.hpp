@@ -1,0 +1,30 @@
+#pragma once
+// The state behind a mlflowpp::Client, shared by its copies. Private: the Client's
+// methods are implemented across several files (client.cpp for tracking; others add
+// the model registry and artifacts) and all reach the REST layer through this.
+
+#include <memory>
+#include <mutex>
+
+#include "detail/http/http.hpp"
+#include "detail/rest/rest.hpp"
+#include "detail/store/tracking_store.hpp"
+#include "mlflowpp/async_logger.hpp"
+#include "mlflowpp/client.hpp"
+
+namespace mlflowpp {
+
+struct Client::Impl {
+  ClientOptions options;
+  std::shared_ptr<detail::Transport> transport;
+  std::shared_ptr<detail::RestClient> rest;
+  std::shared_ptr<detail::TrackingStore> store;
+  std::once_flag logger_once;
+  std::unique_ptr<AsyncLogger> logger;
+
+  ~Impl() {
+    if (logger) logger->shutdown(options.logger.end_run_flush_timeout);
+  }
+};
+
+}  // namespace mlflowpp

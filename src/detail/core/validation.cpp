@@ -1,0 +1,115 @@
+#include "detail/core/validation.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+
+#include "mlflowpp/error.hpp"
+
+namespace mlflowpp::detail {
+
+std::size_t utf8_length(std::string_view s) noexcept {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+bool is_valid_utf8(std::string_view s) noexcept { return simdjson::validate_utf8(s.data(), s.size()); }
+
+namespace {
+
+std::string shown(std::string_view key) {
+  // Keys in messages: at most 80 characters, so a huge key does not flood a log.
+  if (key.size() <= 80) return std::string(key);
+  std::size_t n = 77;  // never cut a multi-byte character in two (the message stays UTF-8)
+  while (n > 0 && (static_cast<unsigned char>(key[n]) & 0xC0) == 0x80) --n;
+  return fmt::format("{}...", key.substr(0, n));
+}
+
+bool allowed_ascii(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '/' ||
+         c == '.' || c == '-' || c == ' ' || c == ':';
+}
+
+// posixpath.normpath(key) != key, or it is ".", or starts with ".." or "/".
+bool path_not_unique(std::string_view key) {
+  if (key.empty() || key.front() == '/' || key.back() == '/') return true;
+  if (key.substr(0, 2) == "..") return true;
+  std::size_t start = 0;
+  while (start <= key.size()) {
+    std::size_t end = key.find('/', start);
+    if (end == std::string_view::npos) end = key.size();
+    std::string_view seg = key.substr(start, end - start);
+    if (seg.empty() || seg == "." || seg == "..") return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> check_key(std::string_view what, std::string_view key) {
+  if (key.empty()) return fmt::format("invalid {} key: the key is empty", what);
+  if (!is_valid_utf8(key)) return fmt::format("invalid {} key '{}': not valid UTF-8", what, shown(key));
+  std::size_t len = utf8_length(key);
+  if (len > kMaxEntityKeyLength)
+    return fmt::format("invalid {} key '{}': {} characters, the limit is {}", what, shown(key), len,
+                       kMaxEntityKeyLength);
+  for (char ch : key) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80 && !allowed_ascii(c))
+      return fmt::format(
+          "invalid {} key '{}': character '{}' is not allowed (keys may contain letters, digits, "
+          "'_', '-', '.', ' ', ':' and '/')",
+          what, shown(key), ch);
+  }
+  if (path_not_unique(key))
+    return fmt::format(
+        "invalid {} key '{}': keys are treated as paths and must be normalized (no leading or "
+        "trailing '/', no '//', no '.' or '..' segments)",
+        what, shown(key));
+  return std::nullopt;
+}
+
+std::optional<std::string> check_value(std::string_view what, std::string_view key, std::string_view value,
+                                       std::size_t max_length) {
+  if (!is_valid_utf8(value))
+    return fmt::format("invalid {} value for key '{}': not valid UTF-8", what, shown(key));
+  std::size_t len = utf8_length(value);
+  if (len > max_length)
+    return fmt::format("{} value for key '{}' is too long: {} characters, the limit is {}", what, shown(key),
+                       len, max_length);
+  return std::nullopt;
+}
+
+std::optional<std::string> check_timestamp(std::string_view key, int64_t timestamp_ms) {
+  if (timestamp_ms < 0)
+    return fmt::format(
+        "invalid timestamp {} for metric '{}': timestamps are milliseconds since the Unix epoch "
+        "and must be >= 0",
+        timestamp_ms, shown(key));
+  return std::nullopt;
+}
+
+bool looks_like_seconds(int64_t timestamp_ms) noexcept {
+  return timestamp_ms >= 1000000000LL && timestamp_ms < 100000000000LL;
+}
+
+void warn_once_if_seconds(std::string_view key, int64_t timestamp_ms) noexcept {
+  static std::atomic<bool> warned{false};
+  if (!looks_like_seconds(timestamp_ms) || warned.exchange(true)) return;
+  std::fprintf(stderr,
+               "mlflowpp: warning: metric '%.*s' has timestamp %lld, which looks like seconds since the "
+               "epoch; MLflow timestamps are milliseconds (logged as given; this warning is printed once)\n",
+               static_cast<int>(std::min<std::size_t>(key.size(), 80)), key.data(),
+               static_cast<long long>(timestamp_ms));
+}
+
+void throw_if(const std::optional<std::string>& error) {
+  if (error) throw InvalidArgumentError(*error);
+}
+
+}  // namespace mlflowpp::detail
