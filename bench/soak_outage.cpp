@@ -50,11 +50,12 @@ int main(int argc, char** argv) {
       run.log_metric("m" + std::to_string(k % 10), static_cast<double>(n) * 1e-3, n / 10);
     if (tick % 1000 == 0) {
       const auto s = logger.stats();
-      std::printf("t=%lds logged=%ld delivered=%llu spooled=%llu dropped=%llu pending=%llu rss=%ld KiB\n",
-                  tick / 100, n, static_cast<unsigned long long>(s.delivered),
-                  static_cast<unsigned long long>(s.spooled),
-                  static_cast<unsigned long long>(s.dropped_queue_full + s.dropped_spool_full),
-                  static_cast<unsigned long long>(s.pending()), status_kib("VmRSS"));
+      std::printf(
+          "t=%lds logged=%ld delivered=%llu written_ahead=%llu dropped=%llu pending=%llu rss=%ld KiB\n",
+          tick / 100, n, static_cast<unsigned long long>(s.delivered),
+          static_cast<unsigned long long>(s.written_ahead),
+          static_cast<unsigned long long>(s.dropped_queue_full + s.dropped_spool_full),
+          static_cast<unsigned long long>(s.pending()), status_kib("VmRSS"));
       std::fflush(stdout);
     }
     std::this_thread::sleep_until(start + std::chrono::milliseconds(10 * (tick + 1)));

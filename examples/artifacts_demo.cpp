@@ -84,7 +84,11 @@ int main(int argc, char** argv) {
 
     const std::string where = client.download_artifacts(run.run_id(), "", download_dir, options);
     std::cout << "downloaded into " << where << "\n";
-    run.end();
+    const mlflowpp::EndRunResult ended = run.end();
+    if (!ended.status_set && !ended.status_spooled) {
+      std::fprintf(stderr, "could not end run %s: %s\n", run.run_id().c_str(), ended.error.c_str());
+      return 1;
+    }
     return 0;
   } catch (const mlflowpp::Error& e) {
     std::fprintf(stderr, "\nerror: %s\n", e.what());

@@ -24,12 +24,12 @@
 #include <thread>
 #include <vector>
 
-#include "detail/codec/json.hpp"
+#include "detail/core/text.hpp"
 #include "detail/delivery/delivery.hpp"
-#include "detail/http/http.hpp"
-#include "detail/logger/logger_core.hpp"
+#include "detail/logger/logger_core.hpp"  // spool_dir_for
 #include "detail/rest/rest.hpp"
 #include "detail/spool/spool.hpp"
+#include "detail/store/stack.hpp"
 #include "detail/store/tracking_store.hpp"
 #include "mlflowpp/error.hpp"
 #include "mlflowpp/options.hpp"
@@ -154,8 +154,7 @@ std::string dir_name(const std::string& p) {
 }
 
 bool has_journal_suffix(std::string_view name) {
-  return name.size() > kJournalSuffix.size() &&
-         name.compare(name.size() - kJournalSuffix.size(), kJournalSuffix.size(), kJournalSuffix) == 0;
+  return name.size() > kJournalSuffix.size() && ends_with(name, kJournalSuffix);
 }
 
 /// The journals in `folder` and in its subfolders (one level down).
@@ -254,16 +253,6 @@ int list_command(const std::vector<std::string>& journals) {
   return kExitOk;
 }
 
-/// The run id a journal payload starts with (bodies this library writes start with it),
-/// or "" (an escaped or missing id).
-std::string leading_run_id(const std::string& payload) {
-  static constexpr std::string_view kHead = "{\"run_id\":\"";
-  if (payload.compare(0, kHead.size(), kHead) != 0) return {};
-  const auto end = payload.find_first_of("\"\\", kHead.size());
-  if (end == std::string::npos || payload[end] != '"') return {};
-  return payload.substr(kHead.size(), end - kHead.size());
-}
-
 /// A server run (not one started offline) that records after the journal's last ACK log
 /// to and that `store` does not have (404 RESOURCE_DOES_NOT_EXIST), or "". Replaying
 /// would have every such request refused, acknowledged, and the journal removed. Other
@@ -275,7 +264,7 @@ std::string missing_run(const std::string& path, TrackingStore& store) {
   Record rec;
   while (reader.next(rec)) {
     if (rec.type != RecordType::kLogBatch && rec.type != RecordType::kUpdateRun) continue;
-    std::string id = leading_run_id(rec.payload);
+    std::string id = body_run_id(rec.payload);
     if (id.empty() || is_offline_run_id(id) || std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
     ids.push_back(std::move(id));
   }
@@ -307,25 +296,20 @@ void print_stats(const ReplayStats& st) {
 }
 
 int sync_command(const Args& args, const std::vector<std::string>& journals) {
-  ClientOptions options;
-  std::shared_ptr<RestClient> rest;
+  TrackingStack stack;
   try {
-    options = ClientOptions::from_env();
-    if (!args.tracking_uri.empty()) options.tracking_uri = args.tracking_uri;
-    if (options.tracking_uri.empty())
+    ClientOptions requested = ClientOptions::from_env();
+    if (!args.tracking_uri.empty()) requested.tracking_uri = args.tracking_uri;
+    if (requested.tracking_uri.empty())
       usage_error("no tracking server: pass --tracking-uri or set MLFLOW_TRACKING_URI");
-    // As Client's constructor: credentials out of the URI, checks, no trailing '/'.
-    options.tracking_uri = take_userinfo(options.tracking_uri, options.username, options.password);
-    options.validate();
-    while (!options.tracking_uri.empty() && options.tracking_uri.back() == '/')
-      options.tracking_uri.pop_back();
-    warm_up_json();
-    rest = std::make_shared<RestClient>(options, make_curl_transport(options));
+    // What a Client builds (credentials out of the URI, checks, no trailing '/').
+    stack = make_tracking_stack(std::move(requested));
   } catch (const std::exception& e) {
     usage_error(e.what());
   }
-  const std::string target = rest->base_url();  // never credentials
-  std::shared_ptr<TrackingStore> store = make_rest_store(rest);
+  const ClientOptions& options = stack.options;
+  const std::string target = stack.rest->base_url();  // never credentials
+  std::shared_ptr<TrackingStore> store = stack.store;
 
   if (journals.empty()) {
     std::printf("mlflowpp-sync: no journal to replay\n");

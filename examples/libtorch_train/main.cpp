@@ -364,9 +364,13 @@ int run(const Args& args) {
   // MLmodel with its id, upload the files to its artifact location, finalize.
   std::vector<mlflowpp::LoggedModelParam> model_params;
   for (const auto& [k, v] : hyper) model_params.push_back({k, v});
-  const mlflowpp::LoggedModel logged =
-      client.create_logged_model(run.experiment_id(), kLoggedModelName, kModelType, run.run_id(),
-                                 model_params, {{"framework", "libtorch"}});
+  mlflowpp::CreateLoggedModelOptions model_options;
+  model_options.name = kLoggedModelName;
+  model_options.source_run_id = run.run_id();
+  model_options.tags = {{"framework", "libtorch"}};
+  model_options.params = std::move(model_params);
+  model_options.model_type = kModelType;
+  const mlflowpp::LoggedModel logged = client.create_logged_model(run.experiment_id(), model_options);
   const std::string& model_id = logged.info.model_id;
   std::cout << "logged model: " << model_id << " '" << logged.info.name << "' (" << kModelType << ") at "
             << logged.info.artifact_uri << std::endl;

@@ -7,9 +7,9 @@
 /// (the status and `end_time` = now, ms) behind the run's data, so the status never
 /// overtakes it, then waits for delivery (at most LoggerOptions::end_run_flush_timeout).
 /// When the server does not answer in time, the status stays queued in the spool with
-/// the data and follows it when the server answers (EndRunResult::spooled). The destructor uses FINISHED, or
-/// FAILED when it runs while an exception is unwinding the stack. Not thread-safe to move or end
-/// concurrently; the log_* calls may be made from many threads at once.
+/// the data and follows it when the server answers (EndRunResult::status_spooled). The
+/// destructor uses FINISHED, or FAILED when it runs while an exception is unwinding the stack. Not
+/// thread-safe to move or end concurrently; the log_* calls may be made from many threads at once.
 
 #include <chrono>
 #include <cstdint>
@@ -26,16 +26,18 @@
 
 namespace mlflowpp {
 
-/// The result of ending a run.
-struct EndRunResult {
+/// The result of ending a run. [[nodiscard]]: check status_set / status_spooled / error, or
+/// cast to void where nothing could be done about a run that could not be ended.
+struct [[nodiscard]] EndRunResult {
   /// What happened to the logged data: `complete` and `pending` cover the whole logger
   /// (shared by every run of the Client); `rejected` and `dropped` count this run's items.
   FlushResult flush;
   bool status_set = false;  ///< true when the server accepted the final status
-  /// True when the status (and any data not yet delivered) is queued in the spool: it is
-  /// delivered, after the data, by this logger, the next process or `mlflowpp-sync`.
-  bool spooled = false;
-  std::string error;  ///< why the status could not be set (empty when it was or is spooled)
+  /// True when the status is queued in the spool journal, not yet sent (behind any data not
+  /// yet delivered, which flush.held_in_spool counts): it is delivered, after the data, by this
+  /// logger, the next process or `mlflowpp-sync`.
+  bool status_spooled = false;
+  std::string error;  ///< why the status could not be set (empty when it was set or is spooled)
 };
 
 struct RunGuard;
@@ -102,6 +104,9 @@ class ActiveRun {
  private:
   Client client_;
   RunInfo info_;
+  /// client_.async_logger(), owned by client_ (shared by its copies); kept so that const
+  /// members reach it too.
+  AsyncLogger* logger_ = nullptr;
   AsyncLogger::RunHandle handle_ = 0;
   int uncaught_at_start_ = 0;
   uint64_t fork_generation_ = 0;

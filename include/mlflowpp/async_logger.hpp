@@ -4,7 +4,7 @@
 ///
 /// Logging calls copy the item into a preallocated, bounded in-memory queue and return:
 /// they are `noexcept`, take the timestamp at enqueue time, do no I/O and never wait on
-/// the network. One worker thread per logger drains the queue, validates each item,
+/// the network. A background thread per logger drains the queue, validates each item,
 /// coalesces each run's items (in order) into `POST /api/2.0/mlflow/runs/log-batch`
 /// requests within every server limit (≤ 1000 metrics, ≤ 100 params, ≤ 100 tags,
 /// ≤ 1000 entities, ≤ LoggerOptions::max_request_bytes of JSON, never two params with
@@ -20,7 +20,7 @@
 /// spool: retries exhausted, shutdown deadline; counted by reason).
 ///
 /// Thread safety: every member function may be called from any number of threads at
-/// once. The error callback runs on the worker thread, never under an internal lock.
+/// once. The error callback runs on one of the logger's threads, never under an internal lock.
 /// After fork(), the child's logger is inert: its calls drop (counted) and its
 /// destructor leaves the parent's thread and connections alone.
 
@@ -38,10 +38,8 @@ namespace mlflowpp {
 
 namespace detail {
 class LoggerCore;
-}
-class ActiveRun;
-class Client;
-struct RunGuard;
+struct LoggerAccess;
+}  // namespace detail
 
 /// Asynchronous, batching logger. Obtain it from Client::async_logger(); ActiveRun uses
 /// it for its log_* calls. Non-copyable; shared by every copy of its Client.
@@ -102,9 +100,9 @@ class AsyncLogger {
   void set_error_callback(ErrorCallback callback);
 
  private:
-  friend class ActiveRun;
-  friend class Client;
-  friend struct RunGuard;
+  // The library's own code (ActiveRun, Client, the signal helper) reaches the engine
+  // through detail::logger_core(), implemented with this friend in async_logger.cpp.
+  friend struct detail::LoggerAccess;
   std::unique_ptr<detail::LoggerCore> core_;
 };
 

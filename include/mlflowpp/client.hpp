@@ -118,9 +118,14 @@ class Client {
   std::vector<Run> search_all_runs(const std::vector<std::string>& experiment_ids,
                                    SearchRunsOptions options = {});
 
-  /// `POST /mlflow/runs/log-metric`. `timestamp` in ms since the epoch (default: now).
+  /// `POST /mlflow/runs/log-metric`, synchronously (one request; for many points use
+  /// log_batch or the async logger). Argument order as the Python client's
+  /// `MlflowClient.log_metric(run_id, key, value, timestamp, step)`: `timestamp` is a
+  /// TimestampMs (ms since the epoch; std::nullopt = now), never a bare integer, so that
+  /// `log_metric(id, "loss", v, step)` cannot compile. Throws InvalidArgumentError (key
+  /// rules, negative timestamp), ServerError, TransportError. Thread-safe.
   void log_metric(const std::string& run_id, const std::string& key, double value,
-                  std::optional<int64_t> timestamp = std::nullopt, int64_t step = 0);
+                  std::optional<TimestampMs> timestamp = std::nullopt, int64_t step = 0);
   /// `POST /mlflow/runs/log-parameter` (value ≤ 6000 characters; a different value for
   /// an existing key gives ServerError INVALID_PARAMETER_VALUE).
   void log_param(const std::string& run_id, const std::string& key, const std::string& value);
@@ -217,19 +222,24 @@ class Client {
   std::vector<ModelVersion> get_latest_versions(const std::string& name,
                                                 const std::vector<std::string>& stages = {});
 
-  /// `POST /mlflow/model-versions/create`: a new version of an existing registered model
-  /// (a missing one gives RESOURCE_DOES_NOT_EXIST, 404). `source` is where the model's
-  /// files are: with `run_id`, a location inside that run's artifacts (e.g.
-  /// "runs:/<run_id>/model" or "<run artifact_uri>/model"); with `model_id`,
-  /// "models:/<model_id>"; otherwise a storage URI such as "s3://bucket/path". The server
-  /// refuses a source that does not belong to the given run or logged model. One request:
-  /// it does not wait for READY (see wait_for_model_version_ready and register_model).
-  /// Tags: key ≤ 250, value ≤ 100000 characters.
+  /// `POST /mlflow/model-versions/create`: a new version of the existing registered model
+  /// `name` (a missing one gives ServerError RESOURCE_DOES_NOT_EXIST, 404). `source`
+  /// (required, non-empty) is where the model's files are: with options.run_id, a location
+  /// inside that run's artifacts (e.g. "runs:/<run_id>/model" or "<run artifact_uri>/model");
+  /// with options.model_id, "models:/<model_id>"; otherwise a storage URI such as
+  /// "s3://bucket/path". The server refuses a source that does not belong to the given run
+  /// or logged model (INVALID_PARAMETER_VALUE, 400). One request: it does not wait for
+  /// READY (see wait_for_model_version_ready and register_model). Refused before sending
+  /// (InvalidArgumentError): an empty name or source, a tag key breaking the run-tag key
+  /// rules or over 250 characters, a tag value over 100000 characters. Python:
+  /// `MlflowClient.create_model_version(name, source, run_id, tags, run_link, description,
+  /// model_id=...)`, the optional ones in `options`:
+  ///
+  ///     CreateModelVersionOptions o;
+  ///     o.run_id = run_id;
+  ///     client.create_model_version("digits", "runs:/" + run_id + "/model", o);
   ModelVersion create_model_version(const std::string& name, const std::string& source,
-                                    const std::string& run_id = {},
-                                    const std::vector<ModelVersionTag>& tags = {},
-                                    const std::string& run_link = {}, const std::string& description = {},
-                                    const std::string& model_id = {});
+                                    const CreateModelVersionOptions& options = {});
   /// `mlflow.register_model`: creates the registered model `name` if it does not exist
   /// (RESOURCE_ALREADY_EXISTS is ignored), creates a version, and waits until it is READY
   /// (options.await_registration_for; 0 does not wait). `model_uri` may be:
@@ -295,15 +305,19 @@ class Client {
   // Errors: InvalidArgumentError, ServerError (RESOURCE_DOES_NOT_EXIST, 404, for a
   // missing model or experiment), TransportError, ParseError. Thread-safe.
 
-  /// `POST /mlflow/logged-models`: creates a model in status PENDING (upload its files,
-  /// then finalize_logged_model). `name` empty: the server picks a random one; otherwise
-  /// it must not contain '/', ':', '.', '%', '"' or '\''. The first 100 params go with the
-  /// request, the rest through log_model_params (then the model is read again), as the
-  /// Python client does. Param keys must be unique and non-empty.
-  LoggedModel create_logged_model(const std::string& experiment_id, const std::string& name = {},
-                                  const std::string& model_type = {}, const std::string& source_run_id = {},
-                                  const std::vector<LoggedModelParam>& params = {},
-                                  const std::vector<LoggedModelTag>& tags = {});
+  /// `POST /mlflow/logged-models`: creates a model in status PENDING in experiment
+  /// `experiment_id` (upload its files, then finalize_logged_model); returns it with its
+  /// model_id and artifact_uri. options.name empty: the server picks a random one;
+  /// otherwise it must not contain '/', ':', '.', '%', '"' or '\''. The first 100 params go
+  /// with the request, the rest through `POST /mlflow/logged-models/{model_id}/params` in
+  /// requests of 100 (then the model is read again, `GET /mlflow/logged-models/{model_id}`),
+  /// as the Python client does. Refused before sending (InvalidArgumentError): an empty
+  /// experiment_id, an invalid name, an empty or repeated param key, an empty tag key. A
+  /// missing experiment gives ServerError RESOURCE_DOES_NOT_EXIST (404). Python:
+  /// `MlflowClient.create_logged_model(experiment_id, name, source_run_id, tags, params,
+  /// model_type)`, the optional ones in `options`.
+  LoggedModel create_logged_model(const std::string& experiment_id,
+                                  const CreateLoggedModelOptions& options = {});
   /// `PATCH /mlflow/logged-models/{model_id}`: sets the final status, kReady or
   /// kUploadFailed (anything else is refused with InvalidArgumentError: the server would
   /// store it). Returns the updated model.
@@ -345,7 +359,9 @@ class Client {
   // failed download never leaves a partial file under the final name. Transfers are
   // retried per ClientOptions::retry (from the first byte again) and abandoned when they
   // stall (ArtifactOptions). Artifact paths are checked before any request (see
-  // artifacts.hpp). Errors: InvalidArgumentError (refused before sending: unsafe path,
+  // artifacts.hpp). `options`: this call's transfer settings; std::nullopt (the default)
+  // uses the client's (ClientOptions::artifacts, read from the environment once by
+  // ClientOptions::from_env). Errors: InvalidArgumentError (refused before sending: unsafe path,
   // missing local file, bad options), ServerError (e.g. RESOURCE_DOES_NOT_EXIST, HTTP
   // 404, for a missing run or artifact), TransportError, ParseError, and Error for local
   // I/O failures (unreadable source, full disk). Thread-safe, like every Client call; the
@@ -358,29 +374,29 @@ class Client {
   /// first (`POST .../mlflow-artifacts/mpu/create|complete|abort/...`).
   void log_artifact(const std::string& run_id, const std::string& local_file,
                     const std::string& artifact_path = {},
-                    const ArtifactOptions& options = ArtifactOptions::from_env());
+                    const std::optional<ArtifactOptions>& options = std::nullopt);
   /// Uploads every file under `local_dir` (recursively; symbolic links to files are
   /// followed, to directories are not) under `artifact_path`, one streamed PUT per file.
   /// Every relative path is checked before the first request. Empty directories cannot be
   /// stored through the proxy: they are listed in the result (and created for `file:` roots).
   LogArtifactsResult log_artifacts(const std::string& run_id, const std::string& local_dir,
                                    const std::string& artifact_path = {},
-                                   const ArtifactOptions& options = ArtifactOptions::from_env());
+                                   const std::optional<ArtifactOptions>& options = std::nullopt);
   /// Stores `text` (bytes as given, normally UTF-8) as the artifact `artifact_file`, e.g.
   /// "notes/summary.txt" (a file path: not empty, not ending in '/').
   void log_text(const std::string& run_id, const std::string& text, const std::string& artifact_file,
-                const ArtifactOptions& options = ArtifactOptions::from_env());
+                const std::optional<ArtifactOptions>& options = std::nullopt);
   /// Stores a dictionary as the JSON artifact `artifact_file` (e.g. "config.json").
   /// `json_text` is already-serialized JSON, which must parse (InvalidArgumentError
   /// otherwise) and is stored byte for byte. JSON is also valid YAML, so a ".yaml" name
   /// reads back with yaml.safe_load as well as json.load.
   void log_dict(const std::string& run_id, const std::string& json_text, const std::string& artifact_file,
-                const ArtifactOptions& options = ArtifactOptions::from_env());
+                const std::optional<ArtifactOptions>& options = std::nullopt);
   /// Stores a string-to-string dictionary as a JSON object (keys sorted, indented by 2,
   /// as the Python client's json.dump(indent=2) writes it) in `artifact_file`.
   void log_dict(const std::string& run_id, const std::map<std::string, std::string>& dictionary,
                 const std::string& artifact_file,
-                const ArtifactOptions& options = ArtifactOptions::from_env());
+                const std::optional<ArtifactOptions>& options = std::nullopt);
   /// `GET /api/2.0/mlflow-artifacts/artifacts?path=<root>/<path>`: the entries directly
   /// under `path` ("" = the root), sorted by path, with paths relative to the artifact
   /// root and sizes of files. A path that is a file, or that does not exist, gives an
@@ -399,7 +415,7 @@ class Client {
   /// the files downloaded before it stay.
   std::string download_artifacts(const std::string& run_id, const std::string& path,
                                  const std::string& dst_dir,
-                                 const ArtifactOptions& options = ArtifactOptions::from_env());
+                                 const std::optional<ArtifactOptions>& options = std::nullopt);
   /// `DELETE /api/2.0/mlflow-artifacts/artifacts/<root>/<path>`: deletes the file or the
   /// directory tree `path`; "" deletes every artifact of the run. Deleting a path that does
   /// not exist is not an error (the server's behaviour). With a local destination the
@@ -415,12 +431,12 @@ class Client {
   /// (Python: `MlflowClient.log_model_artifact`).
   void log_model_artifact(const std::string& model_id, const std::string& local_file,
                           const std::string& artifact_path = {},
-                          const ArtifactOptions& options = ArtifactOptions::from_env());
+                          const std::optional<ArtifactOptions>& options = std::nullopt);
   /// Uploads a directory tree into the logged model's artifacts
   /// (Python: `MlflowClient.log_model_artifacts`).
   LogArtifactsResult log_model_artifacts(const std::string& model_id, const std::string& local_dir,
                                          const std::string& artifact_path = {},
-                                         const ArtifactOptions& options = ArtifactOptions::from_env());
+                                         const std::optional<ArtifactOptions>& options = std::nullopt);
   /// The entries directly under `path` of the logged model's artifacts
   /// (Python: `MlflowClient.list_logged_model_artifacts`).
   std::vector<FileInfo> list_logged_model_artifacts(const std::string& model_id,
@@ -429,7 +445,7 @@ class Client {
   /// local path (as download_artifacts).
   std::string download_logged_model_artifacts(const std::string& model_id, const std::string& path,
                                               const std::string& dst_dir,
-                                              const ArtifactOptions& options = ArtifactOptions::from_env());
+                                              const std::optional<ArtifactOptions>& options = std::nullopt);
 
  private:
   ActiveRun start_offline(const StartRunOptions& o, const std::string& env_name, const std::string& env_id,

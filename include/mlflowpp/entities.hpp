@@ -6,6 +6,7 @@
 /// Units: every timestamp is an `int64_t` count of **milliseconds since the Unix epoch**;
 /// every step is an `int64_t`. Value types are safe to read from many threads at once.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,6 +26,19 @@ const char* to_string(RunStatus status) noexcept;
 std::optional<RunStatus> run_status_from_string(const std::string& name) noexcept;
 /// "ACTIVE_ONLY", "DELETED_ONLY" or "ALL".
 const char* to_string(ViewType view_type) noexcept;
+
+/// A metric timestamp: milliseconds since the Unix epoch, as MLflow stores it. Built
+/// explicitly from a number (`TimestampMs(1700000000000)`) or implicitly from a
+/// `std::chrono::system_clock::time_point`, so that a step can never be passed where a
+/// timestamp is expected (`client.log_metric(id, "loss", v, 5)` does not compile).
+struct TimestampMs {
+  int64_t ms = 0;
+  constexpr explicit TimestampMs(int64_t milliseconds) noexcept : ms(milliseconds) {}
+  TimestampMs(std::chrono::system_clock::time_point t) noexcept  // NOLINT: implicit on purpose
+      : ms(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count()) {}
+  /// The current time.
+  static TimestampMs now() noexcept { return TimestampMs(std::chrono::system_clock::now()); }
+};
 
 /// One point of a metric's history.
 struct Metric {

@@ -29,7 +29,10 @@ struct LoggerStats {
   /// Items not delivered when the logger shut down but kept in the spool journal: the next
   /// process logging to the same server (or `mlflowpp-sync`) delivers them.
   uint64_t left_in_spool = 0;
-  uint64_t spooled = 0;           ///< items written to the spool journal (write-ahead; all of them normally)
+  /// Items written ahead to the spool journal before being sent (all of them, normally:
+  /// not the ones logged while the spool was full or could not be written). Activity, not a
+  /// fate: a written-ahead item also ends delivered, rejected, dropped or left in the spool.
+  uint64_t written_ahead = 0;
   uint64_t replayed = 0;          ///< items of dead processes' journals delivered by this logger
   uint64_t requests = 0;          ///< HTTP requests sent (including retries)
   uint64_t retries = 0;           ///< of which retries
@@ -42,17 +45,19 @@ struct LoggerStats {
   }
 };
 
-/// The outcome of AsyncLogger::flush / shutdown and of ending a run.
-struct FlushResult {
+/// The outcome of AsyncLogger::flush / shutdown and of ending a run. [[nodiscard]]: ignore
+/// it (cast to void) only where nothing could be done about an incomplete flush.
+struct [[nodiscard]] FlushResult {
   /// True when every item enqueued before the call was delivered or definitively
   /// accounted for (rejected or dropped) before the timeout; false on timeout.
   bool complete = false;
   uint64_t pending = 0;   ///< items still not accounted for when the call returned
   uint64_t rejected = 0;  ///< items rejected (client or server) since the logger started
   uint64_t dropped = 0;   ///< items dropped (any reason) since the logger started
-  /// Of the items not yet delivered, how many are safe in the spool journal (delivered
-  /// later by this logger, the next process or `mlflowpp-sync`).
-  uint64_t spooled = 0;
+  /// Of the items not yet delivered, how many are held safe in the spool journal on disk
+  /// (delivered later by this logger, the next process or `mlflowpp-sync`); after shutdown,
+  /// LoggerStats::left_in_spool.
+  uint64_t held_in_spool = 0;
   /// True when complete and nothing was ever rejected or dropped.
   bool ok() const noexcept { return complete && rejected == 0 && dropped == 0; }
 };

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 
+#include "mlflowpp/artifacts.hpp"
+
 namespace mlflowpp {
 
 /// How transient failures are retried: the Python client's policy (urllib3 Retry).
@@ -133,6 +135,9 @@ struct ClientOptions {
   std::string workspace;                              ///< MLFLOW_WORKSPACE → X-MLFLOW-WORKSPACE header
   RetryPolicy retry;
   LoggerOptions logger;
+  /// Transfer settings of the artifact calls that are not given their own
+  /// (ArtifactOptions::from_env() in ClientOptions::from_env; defaults otherwise).
+  ArtifactOptions artifacts;
 
   /// Reads every variable listed in docs/env.md (plus ~/.mlflow/credentials for the
   /// username and password, as the Python client does). Variables that are not set keep

@@ -137,6 +137,22 @@ struct SearchModelVersionsOptions {
   std::string page_token;
 };
 
+/// Optional arguments of Client::create_model_version (`POST /mlflow/model-versions/create`),
+/// named as the Python client's `MlflowClient.create_model_version(name, source, run_id=None,
+/// tags=None, run_link=None, description=None, model_id=None)`; the required `name` and
+/// `source` are the call's own arguments. Empty fields are not sent. (Python's
+/// `await_creation_for` is Client::wait_for_model_version_ready here.)
+struct CreateModelVersionOptions {
+  /// The run that produced the model; the server then checks that `source` lies inside that
+  /// run's artifacts ("runs:/<run_id>/..." or "<run artifact_uri>/...").
+  std::string run_id;
+  std::vector<ModelVersionTag> tags;  ///< key ≤ 250 (run-tag key rules), value ≤ 100000 characters
+  std::string run_link;               ///< a link to the run in another workspace
+  std::string description;
+  /// The MLflow 3 logged model the version is made from (with source "models:/<model_id>").
+  std::string model_id;
+};
+
 /// Arguments of Client::register_model (the C++ counterpart of `mlflow.register_model`).
 struct RegisterModelOptions {
   std::vector<ModelVersionTag> tags;  ///< tags of the new version
@@ -244,6 +260,21 @@ struct LoggedModelData {
 struct LoggedModel {
   LoggedModelInfo info;
   LoggedModelData data;
+};
+
+/// Optional arguments of Client::create_logged_model (`POST /mlflow/logged-models`), named
+/// and ordered as the Python client's `MlflowClient.create_logged_model(experiment_id,
+/// name=None, source_run_id=None, tags=None, params=None, model_type=None)`. Empty fields
+/// are not sent.
+struct CreateLoggedModelOptions {
+  /// Empty: the server picks a random name. Otherwise no '/', ':', '.', '%', '"' or '\''.
+  std::string name;
+  std::string source_run_id;         ///< the run that produced the model
+  std::vector<LoggedModelTag> tags;  ///< keys non-empty
+  /// Write-once params: keys unique and non-empty. Any number: the first 100 go with the
+  /// creation request, the rest in requests of 100 (as the Python client does).
+  std::vector<LoggedModelParam> params;
+  std::string model_type;  ///< free-form, e.g. "torchscript", "agent"
 };
 
 /// A dataset a search_logged_models metric filter applies to.

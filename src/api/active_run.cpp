@@ -5,30 +5,25 @@
 #include <cstdio>
 #include <exception>
 
+#include "api/logger_access.hpp"
 #include "api/run_registry.hpp"
+#include "detail/core/clock.hpp"
 #include "detail/http/http.hpp"
 #include "detail/logger/logger_core.hpp"
 
 namespace mlflowpp {
 
-namespace {
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-}  // namespace
-
 ActiveRun::ActiveRun(Client client, RunInfo info, bool offline)
     : client_(std::move(client)),
       info_(std::move(info)),
+      logger_(&client_.async_logger()),
       uncaught_at_start_(std::uncaught_exceptions()),
       fork_generation_(detail::fork_generation()),
       offline_(offline) {
-  AsyncLogger& logger = client_.async_logger();
-  handle_ = logger.handle_for(info_.run_id);
+  handle_ = logger_->handle_for(info_.run_id);
   // RUN_STARTED in the spool journal: if this process dies without ending the run, the
   // process that replays the journal marks it FAILED (docs/adr/0006).
-  logger.core_->run_started(handle_);
+  detail::logger_core(*logger_).run_started(handle_);
   guard_ = std::make_shared<RunGuard>();
   guard_->client = client_;
   guard_->handle = handle_;
@@ -37,12 +32,13 @@ ActiveRun::ActiveRun(Client client, RunInfo info, bool offline)
 
 std::string ActiveRun::server_run_id() const {
   if (!offline_) return info_.run_id;
-  return const_cast<Client&>(client_).async_logger().core_->run_id_of(handle_);
+  return detail::logger_core(*logger_).run_id_of(handle_);
 }
 
 ActiveRun::ActiveRun(ActiveRun&& other) noexcept
     : client_(other.client_),
       info_(std::move(other.info_)),
+      logger_(other.logger_),
       handle_(other.handle_),
       uncaught_at_start_(other.uncaught_at_start_),
       fork_generation_(other.fork_generation_),
@@ -55,10 +51,11 @@ ActiveRun::ActiveRun(ActiveRun&& other) noexcept
 
 ActiveRun& ActiveRun::operator=(ActiveRun&& other) noexcept {
   if (this != &other) {
-    if (!ended_)
-      end(std::uncaught_exceptions() > uncaught_at_start_ ? RunStatus::kFailed : RunStatus::kFinished);
+    if (!ended_)  // as the destructor would, but quietly
+      (void)end(std::uncaught_exceptions() > uncaught_at_start_ ? RunStatus::kFailed : RunStatus::kFinished);
     client_ = other.client_;
     info_ = std::move(other.info_);
+    logger_ = other.logger_;
     handle_ = other.handle_;
     uncaught_at_start_ = other.uncaught_at_start_;
     fork_generation_ = other.fork_generation_;
@@ -76,7 +73,7 @@ ActiveRun::~ActiveRun() {
   if (detail::fork_generation() != fork_generation_) return;  // a forked child: the parent's run
   const bool unwinding = std::uncaught_exceptions() > uncaught_at_start_;
   EndRunResult r = end(unwinding ? RunStatus::kFailed : RunStatus::kFinished);
-  if (!r.status_set && !r.spooled && !r.error.empty()) {
+  if (!r.status_set && !r.status_spooled && !r.error.empty()) {
     std::fprintf(stderr, "mlflowpp: could not mark run %s %s: %s\n", info_.run_id.c_str(),
                  unwinding ? "FAILED" : "FINISHED", r.error.c_str());
   }
@@ -92,13 +89,13 @@ void ActiveRun::log_metric(std::string_view key, double value, int64_t step, int
 
 void ActiveRun::log_metrics(std::initializer_list<std::pair<std::string_view, double>> metrics,
                             int64_t step) noexcept {
-  const int64_t ts = now_ms();
+  const int64_t ts = detail::now_ms();
   auto& logger = client_.async_logger();
   for (const auto& [k, v] : metrics) logger.log_metric(handle_, k, v, step, ts);
 }
 
 void ActiveRun::log_metrics(const std::map<std::string, double>& metrics, int64_t step) noexcept {
-  const int64_t ts = now_ms();
+  const int64_t ts = detail::now_ms();
   auto& logger = client_.async_logger();
   for (const auto& [k, v] : metrics) logger.log_metric(handle_, k, v, step, ts);
 }
@@ -148,9 +145,9 @@ EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_ti
     end_result_.error = "already ended by the signal handler (KILLED)";
     return end_result_;
   }
-  auto& logger = client_.async_logger();
-  auto& core = *logger.core_;
-  const bool queued = core.end_run(handle_, status, now_ms());
+  AsyncLogger& logger = *logger_;
+  detail::LoggerCore& core = detail::logger_core(logger);
+  const bool queued = core.end_run(handle_, status, detail::now_ms());
   if (core.forked()) {  // a forked child: the run belongs to the parent
     end_result_.error = "not ended: this is a forked child of the process that started the run";
     return end_result_;
@@ -183,7 +180,7 @@ EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_ti
     return end_result_;
   }
   if (queued && st.kind == detail::RunEndState::Kind::kSpooled) {
-    end_result_.spooled = true;  // behind the data, in the journal
+    end_result_.status_spooled = true;  // behind the data, in the journal
     return end_result_;
   }
   // No spool (or the logger is shut down): mark it now, even if data is still pending.

@@ -11,15 +11,19 @@
 
 #include "api/client_impl.hpp"
 #include "api/context.hpp"
+#include "api/logger_access.hpp"
 #include "detail/codec/json.hpp"
-#include "detail/core/paging.hpp"
+#include "detail/core/clock.hpp"
+#include "detail/core/env.hpp"
 #include "detail/core/validation.hpp"
 #include "detail/delivery/batch.hpp"
 #include "detail/delivery/delivery.hpp"
 #include "detail/http/http.hpp"
 #include "detail/logger/logger_core.hpp"
+#include "detail/rest/paging.hpp"
 #include "detail/rest/rest.hpp"
 #include "detail/spool/spool.hpp"
+#include "detail/store/stack.hpp"
 #include "detail/store/tracking_store.hpp"
 #include "mlflowpp/active_run.hpp"
 #include "mlflowpp/async_logger.hpp"
@@ -29,26 +33,11 @@ namespace mlflowpp {
 
 namespace {
 
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 std::string random_hex32() {
   std::random_device rd;
   std::string out;
   for (int i = 0; i < 4; ++i) out += fmt::format("{:08x}", rd());
   return out;
-}
-
-int64_t epoch_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? std::string() : std::string(v);
 }
 
 void check_max_results(int64_t v, int64_t max, const char* what) {
@@ -62,14 +51,12 @@ Client::Client(ClientOptions options) : Client(options, nullptr) {}
 
 Client::Client(ClientOptions options, std::shared_ptr<detail::Transport> transport)
     : impl_(std::make_shared<Impl>()) {
-  options.tracking_uri = detail::take_userinfo(options.tracking_uri, options.username, options.password);
-  options.validate();
-  detail::warm_up_json();
-  while (!options.tracking_uri.empty() && options.tracking_uri.back() == '/') options.tracking_uri.pop_back();
-  impl_->options = std::move(options);
-  impl_->transport = transport ? std::move(transport) : detail::make_curl_transport(impl_->options);
-  impl_->rest = std::make_shared<detail::RestClient>(impl_->options, impl_->transport);
-  impl_->store = detail::make_rest_store(impl_->rest);
+  detail::TrackingStack stack = detail::make_tracking_stack(std::move(options), std::move(transport));
+  impl_->options = std::move(stack.options);
+  impl_->transport = std::move(stack.transport);
+  impl_->rest = std::move(stack.rest);
+  impl_->store = std::move(stack.store);
+  impl_->registry = detail::make_rest_registry_store(impl_->rest);
 }
 
 Client Client::from_env() { return Client(ClientOptions::from_env()); }
@@ -171,7 +158,7 @@ Run Client::create_run(const std::string& experiment_id, const CreateRunOptions&
   std::string user;
   for (const auto& t : options.tags)
     if (t.key == "mlflow.user") user = t.value;
-  return store().create_run(experiment_id, options.run_name, options.start_time.value_or(now_ms()),
+  return store().create_run(experiment_id, options.run_name, options.start_time.value_or(detail::now_ms()),
                             options.tags, user);
 }
 
@@ -183,7 +170,7 @@ RunInfo Client::update_run(const std::string& run_id, std::optional<RunStatus> s
 }
 
 void Client::set_terminated(const std::string& run_id, RunStatus status, std::optional<int64_t> end_time) {
-  store().update_run(run_id, status, end_time.value_or(now_ms()), {});
+  store().update_run(run_id, status, end_time.value_or(detail::now_ms()), {});
 }
 
 void Client::delete_run(const std::string& run_id) { store().delete_run(run_id); }
@@ -208,11 +195,11 @@ std::vector<Run> Client::search_all_runs(const std::vector<std::string>& experim
 }
 
 void Client::log_metric(const std::string& run_id, const std::string& key, double value,
-                        std::optional<int64_t> timestamp, int64_t step) {
+                        std::optional<TimestampMs> timestamp, int64_t step) {
   Metric m;
   m.key = key;
   m.value = value;
-  m.timestamp = timestamp.value_or(now_ms());
+  m.timestamp = timestamp ? timestamp->ms : detail::now_ms();
   m.step = step;
   detail::throw_if(detail::check_key("metric", key));
   detail::throw_if(detail::check_timestamp(key, m.timestamp));
@@ -268,17 +255,7 @@ void Client::log_batch(const std::string& run_id, const std::vector<Metric>& met
 }
 
 void Client::log_inputs(const std::string& run_id, const std::vector<DatasetInput>& datasets) {
-  for (const auto& d : datasets) {
-    if (d.dataset.name.empty() || d.dataset.digest.empty())
-      throw InvalidArgumentError("log_inputs: every dataset needs a name and a digest");
-    if (detail::utf8_length(d.dataset.name) > 500)
-      throw InvalidArgumentError(fmt::format("dataset name '{}' is too long: {} characters, the limit is 500",
-                                             d.dataset.name.substr(0, 80),
-                                             detail::utf8_length(d.dataset.name)));
-    if (detail::utf8_length(d.dataset.digest) > 36)
-      throw InvalidArgumentError(fmt::format("dataset '{}': digest is {} characters, the limit is 36",
-                                             d.dataset.name, detail::utf8_length(d.dataset.digest)));
-  }
+  for (const auto& d : datasets) detail::throw_if(detail::check_dataset_input(d));
   store().log_inputs(run_id, datasets);
 }
 
@@ -305,7 +282,7 @@ ActiveRun Client::start_run(const std::string& experiment_name, const std::strin
 ActiveRun Client::start_run(StartRunOptions o) {
   std::string resume = o.run_id;
   if (resume.empty()) {
-    resume = env_or_empty("MLFLOW_RUN_ID");
+    resume = detail::env_or_empty("MLFLOW_RUN_ID");
     if (!resume.empty()) unsetenv("MLFLOW_RUN_ID");  // read once, as the Python client does
   }
   // Tags as the Python fluent API resolves them: the system (context) tags, overridden by
@@ -337,10 +314,10 @@ ActiveRun Client::start_run(StartRunOptions o) {
   // differing mlflow.runName tag would be refused with 400).
   if (!o.run_name.empty()) detail::merge_tag(tags, {"mlflow.runName", o.run_name});
 
-  std::string env_name = env_or_empty("MLFLOW_EXPERIMENT_NAME");
-  std::string env_id = env_or_empty("MLFLOW_EXPERIMENT_ID");
+  std::string env_name = detail::env_or_empty("MLFLOW_EXPERIMENT_NAME");
+  std::string env_id = detail::env_or_empty("MLFLOW_EXPERIMENT_ID");
   AsyncLogger& logger = async_logger();
-  const bool may_go_offline = o.allow_offline && logger.core_->spool_enabled();
+  const bool may_go_offline = o.allow_offline && detail::logger_core(logger).spool_enabled();
   bool creating = false;
   try {
     std::optional<detail::ScopedRetryDeadline> deadline;
@@ -390,12 +367,12 @@ ActiveRun Client::start_offline(const StartRunOptions& o, const std::string& env
                                                                     : "";
   r.experiment_name = !o.experiment_name.empty() ? o.experiment_name : env_name;
   r.run_name = o.run_name;
-  r.start_time = epoch_ms();
+  r.start_time = detail::now_ms();
   r.user_id = impl_->options.username;
   r.tags = std::move(tags);
   AsyncLogger& logger = async_logger();
   const uint32_t handle = logger.handle_for(r.local_run_id);
-  if (!logger.core_->create_run_offline(handle, detail::offline_run_payload(r)))
+  if (!detail::logger_core(logger).create_run_offline(handle, detail::offline_run_payload(r)))
     throw Error("cannot start run offline: the logger is shut down");
   std::fprintf(stderr,
                "mlflowpp: the tracking server is unreachable (%s); run starts offline as %s and is created "

@@ -85,14 +85,18 @@ void ArtifactOptions::validate() const {
 }
 
 void Client::log_artifact(const std::string& run_id, const std::string& local_file,
-                          const std::string& artifact_path, const ArtifactOptions& options) {
+                          const std::string& artifact_path,
+                          const std::optional<ArtifactOptions>& options_in) {
+  const ArtifactOptions& options = options_in ? *options_in : impl_->options.artifacts;
   options.validate();
   const std::string dest = detail::plan_upload_file(local_file, artifact_path);
   repo_for_run(*this, impl_->rest, run_id)->upload_file(local_file, dest, options);
 }
 
 LogArtifactsResult Client::log_artifacts(const std::string& run_id, const std::string& local_dir,
-                                         const std::string& artifact_path, const ArtifactOptions& options) {
+                                         const std::string& artifact_path,
+                                         const std::optional<ArtifactOptions>& options_in) {
+  const ArtifactOptions& options = options_in ? *options_in : impl_->options.artifacts;
   options.validate();
   const detail::UploadPlan plan = detail::plan_upload_dir(local_dir, artifact_path);
   auto repo = repo_for_run(*this, impl_->rest, run_id);
@@ -100,14 +104,16 @@ LogArtifactsResult Client::log_artifacts(const std::string& run_id, const std::s
 }
 
 void Client::log_text(const std::string& run_id, const std::string& text, const std::string& artifact_file,
-                      const ArtifactOptions& options) {
+                      const std::optional<ArtifactOptions>& options_in) {
+  const ArtifactOptions& options = options_in ? *options_in : impl_->options.artifacts;
   options.validate();
   check_artifact_file(artifact_file);
   repo_for_run(*this, impl_->rest, run_id)->upload_bytes(text, artifact_file, options);
 }
 
 void Client::log_dict(const std::string& run_id, const std::string& json_text,
-                      const std::string& artifact_file, const ArtifactOptions& options) {
+                      const std::string& artifact_file, const std::optional<ArtifactOptions>& options_in) {
+  const ArtifactOptions& options = options_in ? *options_in : impl_->options.artifacts;
   options.validate();
   check_artifact_file(artifact_file);
   {
@@ -121,9 +127,9 @@ void Client::log_dict(const std::string& run_id, const std::string& json_text,
 }
 
 void Client::log_dict(const std::string& run_id, const std::map<std::string, std::string>& dictionary,
-                      const std::string& artifact_file, const ArtifactOptions& options) {
+                      const std::string& artifact_file, const std::optional<ArtifactOptions>& options_in) {
   std::vector<std::pair<std::string, std::string>> items(dictionary.begin(), dictionary.end());
-  log_dict(run_id, detail::dict_to_json(items), artifact_file, options);
+  log_dict(run_id, detail::dict_to_json(items), artifact_file, options_in);
 }
 
 std::vector<FileInfo> Client::list_artifacts(const std::string& run_id, const std::string& path) {
@@ -138,7 +144,9 @@ std::vector<FileInfo> Client::list_artifacts_recursive(const std::string& run_id
 }
 
 std::string Client::download_artifacts(const std::string& run_id, const std::string& path,
-                                       const std::string& dst_dir, const ArtifactOptions& options) {
+                                       const std::string& dst_dir,
+                                       const std::optional<ArtifactOptions>& options_in) {
+  const ArtifactOptions& options = options_in ? *options_in : impl_->options.artifacts;
   options.validate();
   detail::require_artifact_path("path", path, true);
   if (dst_dir.empty()) throw InvalidArgumentError("download_artifacts: dst_dir must not be empty");
@@ -154,7 +162,9 @@ void Client::delete_artifacts(const std::string& run_id, const std::string& path
 // ---- logged models' artifacts
 
 void Client::log_model_artifact(const std::string& model_id, const std::string& local_file,
-                                const std::string& artifact_path, const ArtifactOptions& options) {
+                                const std::string& artifact_path,
+                                const std::optional<ArtifactOptions>& options_in) {
+  const ArtifactOptions& options = options_in ? *options_in : impl_->options.artifacts;
   options.validate();
   const std::string dest = detail::plan_upload_file(local_file, artifact_path);
   repo_for_model(*this, impl_->rest, model_id)->upload_file(local_file, dest, options);
@@ -162,7 +172,8 @@ void Client::log_model_artifact(const std::string& model_id, const std::string& 
 
 LogArtifactsResult Client::log_model_artifacts(const std::string& model_id, const std::string& local_dir,
                                                const std::string& artifact_path,
-                                               const ArtifactOptions& options) {
+                                               const std::optional<ArtifactOptions>& options_in) {
+  const ArtifactOptions& options = options_in ? *options_in : impl_->options.artifacts;
   options.validate();
   const detail::UploadPlan plan = detail::plan_upload_dir(local_dir, artifact_path);
   auto repo = repo_for_model(*this, impl_->rest, model_id);
@@ -177,7 +188,8 @@ std::vector<FileInfo> Client::list_logged_model_artifacts(const std::string& mod
 
 std::string Client::download_logged_model_artifacts(const std::string& model_id, const std::string& path,
                                                     const std::string& dst_dir,
-                                                    const ArtifactOptions& options) {
+                                                    const std::optional<ArtifactOptions>& options_in) {
+  const ArtifactOptions& options = options_in ? *options_in : impl_->options.artifacts;
   options.validate();
   detail::require_artifact_path("path", path, true);
   if (dst_dir.empty())

@@ -8,6 +8,7 @@
 
 #include "detail/http/http.hpp"
 #include "detail/rest/rest.hpp"
+#include "detail/store/registry_store.hpp"
 #include "detail/store/tracking_store.hpp"
 #include "mlflowpp/async_logger.hpp"
 #include "mlflowpp/client.hpp"
@@ -19,11 +20,13 @@ struct Client::Impl {
   std::shared_ptr<detail::Transport> transport;
   std::shared_ptr<detail::RestClient> rest;
   std::shared_ptr<detail::TrackingStore> store;
+  /// The model registry and logged models (client_registry.cpp, client_logged_models.cpp).
+  std::shared_ptr<detail::RegistryStore> registry;
   std::once_flag logger_once;
   std::unique_ptr<AsyncLogger> logger;
 
   ~Impl() {
-    if (logger) logger->shutdown(options.logger.end_run_flush_timeout);
+    if (logger) (void)logger->shutdown(options.logger.end_run_flush_timeout);  // last copy: nothing to tell
   }
 };
 

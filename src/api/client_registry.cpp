@@ -1,6 +1,8 @@
-// Client: the model registry (`/api/2.0/mlflow/registered-models/...`,
-// `/api/2.0/mlflow/model-versions/...`) and register_model. See client.hpp for the
-// contract of every call.
+// Client: the model registry (registered models, versions, aliases, tags) and
+// register_model. Validates the arguments (nothing is sent when one is refused), runs
+// register_model's URI resolution and the wait/poll and all-pages loops, and calls the
+// registry store (detail/store/registry_store.hpp) for everything else. See client.hpp for
+// the contract of every call.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,11 +12,10 @@
 #include <thread>
 
 #include "api/client_impl.hpp"
-#include "detail/codec/json.hpp"
-#include "detail/codec/registry_json.hpp"
-#include "detail/core/paging.hpp"
+#include "detail/core/text.hpp"
 #include "detail/core/validation.hpp"
-#include "detail/rest/rest.hpp"
+#include "detail/rest/paging.hpp"
+#include "detail/store/registry_store.hpp"
 #include "mlflowpp/client.hpp"
 #include "mlflowpp/error.hpp"
 #include "mlflowpp/registry.hpp"
@@ -41,6 +42,9 @@ std::optional<ModelVersionStatus> model_version_status_from_string(const std::st
   if (name == "READY") return ModelVersionStatus::kReady;
   return std::nullopt;
 }
+
+using detail::shown;
+using detail::starts_with;
 
 namespace {
 template <typename List>
@@ -73,11 +77,6 @@ constexpr std::size_t kMaxRegistryTagValueLength = 100000;
 constexpr std::size_t kMaxAliasLength = 255;
 constexpr int64_t kMaxRegisteredModelsPerPage = 1000;
 constexpr int64_t kMaxModelVersionsPerPage = 200000;
-
-std::string shown(std::string_view s) {
-  if (s.size() <= 80) return std::string(s);
-  return fmt::format("{}...", s.substr(0, 77));
-}
 
 bool blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); });
@@ -161,23 +160,6 @@ void check_max_results(int64_t v, int64_t max, const char* what) {
     throw InvalidArgumentError(fmt::format("{}: max_results must be 1..{}, got {}", what, max, v));
 }
 
-template <typename Tags>
-void write_tags(detail::JsonWriter& w, const Tags& tags) {
-  if (tags.empty()) return;
-  w.key("tags").begin_array();
-  for (const auto& t : tags)
-    w.begin_object().key("key").value(t.key).key("value").value(t.value).end_object();
-  w.end_array();
-}
-
-using Query = std::vector<std::pair<std::string, std::string>>;
-
-void expect_object(const std::string& body, std::string_view what) {
-  detail::parse_empty_response(body, what);
-}
-
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
 // A logged model name as the server accepts it (`_validate_logged_model_name`).
 bool valid_logged_model_name(std::string_view name) {
   return !name.empty() && name.find_first_of("/:.%\"'") == std::string_view::npos;
@@ -192,53 +174,33 @@ RegisteredModel Client::create_registered_model(const std::string& name,
                                                 const std::string& description) {
   check_new_model_name(name);
   check_registry_tags("registered model tag", tags);
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name);
-  write_tags(w, tags);
-  if (!description.empty()) w.key("description").value(description);
-  w.end_object();
-  return detail::parse_registered_model_response(
-      impl_->rest->call("POST", "/mlflow/registered-models/create", w.take()));
+  return impl_->registry->create_registered_model(name, tags, description);
 }
 
 RegisteredModel Client::get_registered_model(const std::string& name) {
   check_model_name(name);
-  return detail::parse_registered_model_response(
-      impl_->rest->get("/mlflow/registered-models/get", {{"name", name}}));
+  return impl_->registry->get_registered_model(name);
 }
 
 RegisteredModel Client::rename_registered_model(const std::string& name, const std::string& new_name) {
   check_model_name(name);
   check_new_model_name(new_name, "new registered model name");
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).key("new_name").value(new_name).end_object();
-  return detail::parse_registered_model_response(
-      impl_->rest->call("POST", "/mlflow/registered-models/rename", w.take()));
+  return impl_->registry->rename_registered_model(name, new_name);
 }
 
 RegisteredModel Client::update_registered_model(const std::string& name, const std::string& description) {
   check_model_name(name);
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).key("description").value(description).end_object();
-  return detail::parse_registered_model_response(
-      impl_->rest->call("PATCH", "/mlflow/registered-models/update", w.take()));
+  return impl_->registry->update_registered_model(name, description);
 }
 
 void Client::delete_registered_model(const std::string& name) {
   check_model_name(name);
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).end_object();
-  expect_object(impl_->rest->call("DELETE", "/mlflow/registered-models/delete", w.take()),
-                "registered-models/delete");
+  impl_->registry->delete_registered_model(name);
 }
 
 PagedList<RegisteredModel> Client::search_registered_models(const SearchRegisteredModelsOptions& options) {
   check_max_results(options.max_results, kMaxRegisteredModelsPerPage, "search_registered_models");
-  Query q{{"max_results", std::to_string(options.max_results)}};
-  if (!options.filter_string.empty()) q.emplace_back("filter", options.filter_string);
-  for (const auto& o : options.order_by) q.emplace_back("order_by", o);
-  if (!options.page_token.empty()) q.emplace_back("page_token", options.page_token);
-  return detail::parse_search_registered_models(impl_->rest->get("/mlflow/registered-models/search", q));
+  return impl_->registry->search_registered_models(options);
 }
 
 std::vector<RegisteredModel> Client::search_all_registered_models(SearchRegisteredModelsOptions options) {
@@ -256,19 +218,13 @@ void Client::set_registered_model_tag(const std::string& name, const std::string
                                       const std::string& value) {
   check_model_name(name);
   check_registry_tag("registered model tag", key, value);
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).key("key").value(key).key("value").value(value).end_object();
-  expect_object(impl_->rest->call("POST", "/mlflow/registered-models/set-tag", w.take()),
-                "registered-models/set-tag");
+  impl_->registry->set_registered_model_tag(name, key, value);
 }
 
 void Client::delete_registered_model_tag(const std::string& name, const std::string& key) {
   check_model_name(name);
   detail::throw_if(detail::check_key("registered model tag", key));
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).key("key").value(key).end_object();
-  expect_object(impl_->rest->call("DELETE", "/mlflow/registered-models/delete-tag", w.take()),
-                "registered-models/delete-tag");
+  impl_->registry->delete_registered_model_tag(name, key);
 }
 
 void Client::set_registered_model_alias(const std::string& name, const std::string& alias,
@@ -276,70 +232,35 @@ void Client::set_registered_model_alias(const std::string& name, const std::stri
   check_model_name(name);
   check_alias(alias, true);
   check_version(version);
-  detail::JsonWriter w;
-  w.begin_object()
-      .key("name")
-      .value(name)
-      .key("alias")
-      .value(alias)
-      .key("version")
-      .value(version)
-      .end_object();
-  expect_object(impl_->rest->call("POST", "/mlflow/registered-models/alias", w.take()),
-                "registered-models/alias");
+  impl_->registry->set_registered_model_alias(name, alias, version);
 }
 
 void Client::delete_registered_model_alias(const std::string& name, const std::string& alias) {
   check_model_name(name);
   check_alias(alias, false);
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).key("alias").value(alias).end_object();
-  expect_object(impl_->rest->call("DELETE", "/mlflow/registered-models/alias", w.take()),
-                "registered-models/alias");
+  impl_->registry->delete_registered_model_alias(name, alias);
 }
 
 ModelVersion Client::get_model_version_by_alias(const std::string& name, const std::string& alias) {
   check_model_name(name);
   check_alias(alias, false);
-  return detail::parse_model_version_response(
-      impl_->rest->get("/mlflow/registered-models/alias", {{"name", name}, {"alias", alias}}));
+  return impl_->registry->get_model_version_by_alias(name, alias);
 }
 
 std::vector<ModelVersion> Client::get_latest_versions(const std::string& name,
                                                       const std::vector<std::string>& stages) {
   check_model_name(name);
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name);
-  if (!stages.empty()) {
-    w.key("stages").begin_array();
-    for (const auto& s : stages) w.value(s);
-    w.end_array();
-  }
-  w.end_object();
-  return detail::parse_model_versions(
-             impl_->rest->call("POST", "/mlflow/registered-models/get-latest-versions", w.take()))
-      .items;
+  return impl_->registry->get_latest_versions(name, stages);
 }
 
 // ---- model versions
 
 ModelVersion Client::create_model_version(const std::string& name, const std::string& source,
-                                          const std::string& run_id, const std::vector<ModelVersionTag>& tags,
-                                          const std::string& run_link, const std::string& description,
-                                          const std::string& model_id) {
+                                          const CreateModelVersionOptions& options) {
   check_model_name(name);
   if (source.empty()) throw InvalidArgumentError("create_model_version: source must not be empty");
-  check_registry_tags("model version tag", tags);
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).key("source").value(source);
-  if (!run_id.empty()) w.key("run_id").value(run_id);
-  write_tags(w, tags);
-  if (!run_link.empty()) w.key("run_link").value(run_link);
-  if (!description.empty()) w.key("description").value(description);
-  if (!model_id.empty()) w.key("model_id").value(model_id);
-  w.end_object();
-  return detail::parse_model_version_response(
-      impl_->rest->call("POST", "/mlflow/model-versions/create", w.take()));
+  check_registry_tags("model version tag", options.tags);
+  return impl_->registry->create_model_version(name, source, options);
 }
 
 ModelVersion Client::register_model(const std::string& model_uri, const std::string& name,
@@ -350,18 +271,21 @@ ModelVersion Client::register_model(const std::string& model_uri, const std::str
   if (options.await_registration_for.count() > 0 && options.poll_interval.count() <= 0)
     throw InvalidArgumentError("register_model: poll_interval must be positive");
 
+  CreateModelVersionOptions version;
+  version.tags = options.tags;
+  version.run_link = options.run_link;
+  version.description = options.description;
   std::string source = model_uri;
-  std::string run_id;
-  std::string model_id;
   if (starts_with(model_uri, "runs:/")) {
     std::string_view rest = std::string_view(model_uri).substr(6);
     const auto slash = rest.find('/');
-    run_id = std::string(rest.substr(0, slash));
+    const std::string run_id(rest.substr(0, slash));
     std::string path = slash == std::string_view::npos ? std::string() : std::string(rest.substr(slash + 1));
     while (!path.empty() && path.back() == '/') path.pop_back();
     if (run_id.empty())
       throw InvalidArgumentError(
           fmt::format("register_model: '{}' is not a runs:/<run_id>/<path> URI", shown(model_uri)));
+    version.run_id = run_id;
     const Run run = get_run(run_id);
 
     // As `mlflow.register_model`: an MLmodel file under the path means the run's own
@@ -369,8 +293,7 @@ ModelVersion Client::register_model(const std::string& model_uri, const std::str
     bool has_mlmodel = false;
     try {
       const std::string wanted = path.empty() ? "MLmodel" : path + "/MLmodel";
-      for (const auto& p : detail::parse_artifact_list_paths(
-               impl_->rest->get("/mlflow/artifacts/list", {{"run_id", run_id}, {"path", path}})))
+      for (const auto& p : impl_->registry->list_run_artifact_paths(run_id, path))
         has_mlmodel = has_mlmodel || p == wanted;
     } catch (const ServerError&) {
       // Listing is not possible (e.g. artifacts not served): decide without it.
@@ -397,10 +320,10 @@ ModelVersion Client::register_model(const std::string& model_uri, const std::str
           best_step = step;
         }
       }
-      if (best != nullptr) model_id = best->info.model_id;
+      if (best != nullptr) version.model_id = best->info.model_id;
     }
-    if (!model_id.empty()) {
-      source = "models:/" + model_id;
+    if (!version.model_id.empty()) {
+      source = "models:/" + version.model_id;
     } else {
       std::string root = run.info.artifact_uri;
       while (!root.empty() && root.back() == '/') root.pop_back();
@@ -410,7 +333,8 @@ ModelVersion Client::register_model(const std::string& model_uri, const std::str
     std::string_view rest = std::string_view(model_uri).substr(8);
     // "models:/<model_id>"; "models:/<name>/<version|stage>" and "models:/<name>@<alias>"
     // name registry versions and go to the server as they are.
-    if (!rest.empty() && rest.find_first_of("/@") == std::string_view::npos) model_id = std::string(rest);
+    if (!rest.empty() && rest.find_first_of("/@") == std::string_view::npos)
+      version.model_id = std::string(rest);
   }
 
   try {
@@ -418,8 +342,7 @@ ModelVersion Client::register_model(const std::string& model_uri, const std::str
   } catch (const ServerError& e) {
     if (!e.is_already_exists()) throw;
   }
-  ModelVersion mv = create_model_version(name, source, run_id, options.tags, options.run_link,
-                                         options.description, model_id);
+  ModelVersion mv = create_model_version(name, source, version);
   if (mv.status == ModelVersionStatus::kReady || options.await_registration_for.count() <= 0) return mv;
   return wait_for_model_version_ready(name, mv.version, options.await_registration_for,
                                       options.poll_interval);
@@ -428,43 +351,25 @@ ModelVersion Client::register_model(const std::string& model_uri, const std::str
 ModelVersion Client::get_model_version(const std::string& name, const std::string& version) {
   check_model_name(name);
   check_version(version);
-  return detail::parse_model_version_response(
-      impl_->rest->get("/mlflow/model-versions/get", {{"name", name}, {"version", version}}));
+  return impl_->registry->get_model_version(name, version);
 }
 
 ModelVersion Client::update_model_version(const std::string& name, const std::string& version,
                                           const std::string& description) {
   check_model_name(name);
   check_version(version);
-  detail::JsonWriter w;
-  w.begin_object()
-      .key("name")
-      .value(name)
-      .key("version")
-      .value(version)
-      .key("description")
-      .value(description);
-  w.end_object();
-  return detail::parse_model_version_response(
-      impl_->rest->call("PATCH", "/mlflow/model-versions/update", w.take()));
+  return impl_->registry->update_model_version(name, version, description);
 }
 
 void Client::delete_model_version(const std::string& name, const std::string& version) {
   check_model_name(name);
   check_version(version);
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).key("version").value(version).end_object();
-  expect_object(impl_->rest->call("DELETE", "/mlflow/model-versions/delete", w.take()),
-                "model-versions/delete");
+  impl_->registry->delete_model_version(name, version);
 }
 
 PagedList<ModelVersion> Client::search_model_versions(const SearchModelVersionsOptions& options) {
   check_max_results(options.max_results, kMaxModelVersionsPerPage, "search_model_versions");
-  Query q{{"max_results", std::to_string(options.max_results)}};
-  if (!options.filter_string.empty()) q.emplace_back("filter", options.filter_string);
-  for (const auto& o : options.order_by) q.emplace_back("order_by", o);
-  if (!options.page_token.empty()) q.emplace_back("page_token", options.page_token);
-  return detail::parse_model_versions(impl_->rest->get("/mlflow/model-versions/search", q));
+  return impl_->registry->search_model_versions(options);
 }
 
 std::vector<ModelVersion> Client::search_all_model_versions(SearchModelVersionsOptions options) {
@@ -483,11 +388,7 @@ void Client::set_model_version_tag(const std::string& name, const std::string& v
   check_model_name(name);
   check_version(version);
   check_registry_tag("model version tag", key, value);
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).key("version").value(version);
-  w.key("key").value(key).key("value").value(value).end_object();
-  expect_object(impl_->rest->call("POST", "/mlflow/model-versions/set-tag", w.take()),
-                "model-versions/set-tag");
+  impl_->registry->set_model_version_tag(name, version, key, value);
 }
 
 void Client::delete_model_version_tag(const std::string& name, const std::string& version,
@@ -495,10 +396,7 @@ void Client::delete_model_version_tag(const std::string& name, const std::string
   check_model_name(name);
   check_version(version);
   detail::throw_if(detail::check_key("model version tag", key));
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).key("version").value(version).key("key").value(key).end_object();
-  expect_object(impl_->rest->call("DELETE", "/mlflow/model-versions/delete-tag", w.take()),
-                "model-versions/delete-tag");
+  impl_->registry->delete_model_version_tag(name, version, key);
 }
 
 ModelVersion Client::transition_model_version_stage(const std::string& name, const std::string& version,
@@ -507,18 +405,13 @@ ModelVersion Client::transition_model_version_stage(const std::string& name, con
   check_model_name(name);
   check_version(version);
   if (stage.empty()) throw InvalidArgumentError("transition_model_version_stage: stage must not be empty");
-  detail::JsonWriter w;
-  w.begin_object().key("name").value(name).key("version").value(version).key("stage").value(stage);
-  w.key("archive_existing_versions").value(archive_existing_versions).end_object();
-  return detail::parse_model_version_response(
-      impl_->rest->call("POST", "/mlflow/model-versions/transition-stage", w.take()));
+  return impl_->registry->transition_model_version_stage(name, version, stage, archive_existing_versions);
 }
 
 std::string Client::get_model_version_download_uri(const std::string& name, const std::string& version) {
   check_model_name(name);
   check_version(version);
-  return detail::parse_download_uri_response(
-      impl_->rest->get("/mlflow/model-versions/get-download-uri", {{"name", name}, {"version", version}}));
+  return impl_->registry->get_model_version_download_uri(name, version);
 }
 
 ModelVersion Client::wait_for_model_version_ready(const std::string& name, const std::string& version,

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "detail/core/env.hpp"
+#include "detail/core/text.hpp"
 #include "mlflowpp/error.hpp"
 
 namespace mlflowpp {
@@ -20,11 +21,6 @@ using detail::env;
 using detail::env_bool;
 using detail::env_int;
 using detail::env_number;
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string trim(const std::string& s) {
   auto b = s.find_first_not_of(" \t\r\n");
@@ -106,6 +102,7 @@ ClientOptions ClientOptions::from_env() {
       throw InvalidArgumentError("MLFLOWPP_SPOOL_FSYNC='" + *v + "': expected never, interval or always");
     }
   }
+  o.artifacts = ArtifactOptions::from_env();
   return o;
 }
 
@@ -115,8 +112,9 @@ void ClientOptions::validate() const {
         "no tracking URI: set MLFLOW_TRACKING_URI (or ClientOptions::tracking_uri) to the MLflow "
         "server, e.g. http://127.0.0.1:5000");
   auto scheme_end = tracking_uri.find("://");
-  std::string scheme =
-      scheme_end == std::string::npos ? std::string() : lower(tracking_uri.substr(0, scheme_end));
+  std::string scheme = scheme_end == std::string::npos
+                           ? std::string()
+                           : detail::ascii_lower(tracking_uri.substr(0, scheme_end));
   if (scheme != "http" && scheme != "https")
     throw InvalidArgumentError(fmt::format(
         "tracking URI scheme '{}' is not supported: mlflowpp talks to an MLflow server over http:// or "

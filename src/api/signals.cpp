@@ -11,7 +11,9 @@
 #include <mutex>
 #include <thread>
 
+#include "api/logger_access.hpp"
 #include "api/run_registry.hpp"
+#include "detail/core/clock.hpp"
 #include "detail/logger/logger_core.hpp"
 #include "mlflowpp/async_logger.hpp"
 #include "mlflowpp/error.hpp"
@@ -45,7 +47,7 @@ std::vector<std::shared_ptr<RunGuard>> live_runs() {
 bool RunGuard::queue_end(RunStatus status, int64_t end_time_ms) noexcept {
   if (!client) return false;
   try {
-    return client->async_logger().core_->end_run(handle, status, end_time_ms);
+    return detail::logger_core(client->async_logger()).end_run(handle, status, end_time_ms);
   } catch (...) {
     return false;
   }
@@ -78,11 +80,6 @@ extern "C" void on_signal(int sig) {
   errno = saved;
 }
 
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 void drain(int sig) {
   const auto until = std::chrono::steady_clock::now() + g_options.drain_deadline;
   auto remaining = [&] {
@@ -92,7 +89,7 @@ void drain(int sig) {
   const auto live = detail::live_runs();
   std::size_t ended = 0;
   for (auto& g : live)
-    if (g->claim_end() && g->queue_end(RunStatus::kKilled, now_ms())) ++ended;
+    if (g->claim_end() && g->queue_end(RunStatus::kKilled, detail::now_ms())) ++ended;
   std::fprintf(stderr, "mlflowpp: signal %d: ending %zu run(s) as KILLED, draining for up to %.1f s\n", sig,
                ended, static_cast<double>(g_options.drain_deadline.count()) / 1000.0);
   // Every live run's logger, also of runs being ended right now by their own thread.
@@ -102,8 +99,9 @@ void drain(int sig) {
     AsyncLogger* l = &g->client->async_logger();
     if (std::find(loggers.begin(), loggers.end(), l) == loggers.end()) loggers.push_back(l);
   }
-  for (AsyncLogger* l : loggers) l->flush(remaining());
-  for (AsyncLogger* l : loggers) l->shutdown(remaining());
+  // What is not delivered by the deadline stays in the spool: nothing more to do here.
+  for (AsyncLogger* l : loggers) (void)l->flush(remaining());
+  for (AsyncLogger* l : loggers) (void)l->shutdown(remaining());
 }
 
 void watch() {

@@ -25,31 +25,15 @@
 #include "detail/http/http.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "support/python.hpp"
+#include "support/temp_dir.hpp"
 
 namespace atest {
 
 namespace fs = std::filesystem;
 
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it at the end.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag = "artifacts") {
-    std::string tmpl = (fs::temp_directory_path() / ("mlflowpp-itest-" + tag + "-XXXXXX")).string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& rel) const { return path_ / fs::u8path(rel); }
-
- private:
-  fs::path path_;
-};
+/// A fresh directory, removed with everything in it at the end (tests/support/temp_dir.hpp).
+using support::TempDir;
 
 inline std::string random_bytes(std::size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -149,14 +133,7 @@ inline CommandResult run_command(const std::string& cmd) {
   return r;
 }
 
-/// MLFLOWPP_PYTHON, or "" after a WARN (or a FAIL when the server is required).
-inline std::string python_or_skip() {
-  const char* p = std::getenv("MLFLOWPP_PYTHON");
-  if (p != nullptr && *p != '\0') return p;
-  if (testing::server_required()) FAIL("MLFLOWPP_PYTHON is not set (scripts/test.sh sets it)");
-  WARN("skipped: MLFLOWPP_PYTHON is not set");
-  return {};
-}
+using support::python_or_skip;
 
 /// Runs tests/integration/artifacts_crosscheck.py with `args`.
 inline CommandResult crosscheck(const std::string& python, const std::string& args) {

@@ -15,14 +15,13 @@ Usage (with the venv's python, see scripts/lib.sh):
 """
 
 import argparse
-import hashlib
 import os
 import sys
 import tempfile
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-
-from mlflow.tracking import MlflowClient  # noqa: E402  (after the env tweak)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import mlflowpp_readback as rb  # noqa: E402  (turns MLflow's telemetry off: before mlflow)
+from mlflow.tracking import MlflowClient  # noqa: E402
 
 
 def tree(root):
@@ -32,11 +31,7 @@ def tree(root):
         for name in filenames:
             full = os.path.join(dirpath, name)
             rel = os.path.relpath(full, root).replace(os.sep, "/")
-            digest = hashlib.sha256()
-            with open(full, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(chunk)
-            out[rel] = (os.path.getsize(full), digest.hexdigest())
+            out[rel] = (os.path.getsize(full), rb.file_sha256(full))
     return out
 
 
@@ -91,4 +86,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    rb.main_wrapper("crosscheck", main)

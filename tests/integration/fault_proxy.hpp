@@ -23,17 +23,12 @@
 
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "support/python.hpp"
 
 namespace itest {
 
 /// MLFLOWPP_PYTHON, or "" after a WARN (or a FAIL when the server is required).
-inline std::string python_or_skip() {
-  const char* p = std::getenv("MLFLOWPP_PYTHON");
-  if (p != nullptr && *p != '\0') return p;
-  if (testing::server_required()) FAIL("MLFLOWPP_PYTHON is not set (scripts/test.sh sets it)");
-  WARN("skipped: MLFLOWPP_PYTHON is not set (the fault proxy is a Python script)");
-  return {};
-}
+inline std::string python_or_skip() { return support::python_or_skip("the fault proxy is a Python script"); }
 
 /// One HTTP/1.1 exchange on a fresh connection to 127.0.0.1:port ("Connection: close").
 /// Returns the answer's body; throws on a transport failure or a non-200 status.

@@ -32,19 +32,16 @@ directory; checks that the last two lines of its stdout are `run_id=<id>` and
 Prints one summary line and exits 0, or prints every difference and exits 1.
 """
 
-import hashlib
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-import uuid
 import zipfile
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import mlflowpp_readback as rb  # noqa: E402  (turns MLflow's telemetry off: before mlflow)
 
 EPOCHS = 5
 MIN_TEST_ACCURACY = 0.90
@@ -57,29 +54,14 @@ REQUIRED_TAGS = {
     "torchscript_reload_check": "identical",
 }
 EPOCH_METRICS = ("train_accuracy", "test_accuracy", "test_loss")
-
-
-def tracking_uri():
-    for name in ("MLFLOWPP_TEST_TRACKING_URI", "MLFLOW_TRACKING_URI"):
-        value = os.environ.get(name, "")
-        if value:
-            return value
-    return ""
+PROG = "libtorch_train_e2e"
 
 
 def fail(lines):
-    for line in lines:
-        print(f"libtorch_train_e2e: {line}")
-    print(f"libtorch_train_e2e: FAILED ({len(lines)} problem(s))")
-    return 1
+    return rb.fail(PROG, lines)
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256 = rb.file_sha256
 
 
 def tensor_spec(width):
@@ -178,13 +160,13 @@ def main(argv):
         print(f"usage: {argv[0]} /path/to/libtorch_train", file=sys.stderr)
         return 2
     binary = argv[1]
-    uri = tracking_uri()
+    uri = rb.tracking_uri()
     if not uri:
         return fail(["no tracking server: set MLFLOWPP_TEST_TRACKING_URI or MLFLOW_TRACKING_URI"])
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         return fail([f"not an executable file: {binary}"])
 
-    suffix = f"{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}"
+    suffix = rb.unique_suffix()
     experiment = f"e2e-libtorch-train-{suffix}"
     model_name = f"digits-libtorch-e2e-{suffix}"
     work = tempfile.mkdtemp(prefix="libtorch_train_e2e.")
@@ -196,35 +178,20 @@ def main(argv):
 
 def check(binary, uri, experiment, model_name, work):
     out_dir = os.path.join(work, "out")
-    env = dict(os.environ)
-    env["MLFLOW_TRACKING_URI"] = uri
-    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
-        env.pop(name, None)
     cmd = [
         binary, "--epochs", str(EPOCHS), "--experiment", experiment,
         "--model-name", model_name, "--out-dir", out_dir,
     ]
-    started = time.time()
-    try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    except subprocess.TimeoutExpired:
-        return fail([f"{' '.join(cmd)} did not finish within 600 s"])
-    elapsed = time.time() - started
-    lines = proc.stdout.splitlines()
-    if proc.returncode != 0:
-        return fail(
-            [f"{' '.join(cmd)} exited with {proc.returncode}"]
-            + [f"stdout: {line}" for line in lines[-20:]]
-            + [f"stderr: {line}" for line in proc.stderr.splitlines()[-20:]]
-        )
+    lines, elapsed, problems = rb.run_example(cmd, uri)
+    if problems:
+        return fail(problems)
     if len(lines) < 3:
         return fail([f"the program printed too little: {lines!r}"])
 
     # "data: 1797 samples from ... (train 1438, test 359), 45 steps per epoch"
-    m = re.search(r"(\d+) steps per epoch", lines[0])
-    if not m:
+    steps_per_epoch = rb.steps_per_epoch(lines[0])
+    if steps_per_epoch is None:
         return fail([f"first line does not give the steps per epoch: {lines[0]!r}"])
-    steps_per_epoch = int(m.group(1))
     m = re.fullmatch(r"run_id=([0-9A-Za-z]+)", lines[-2].strip())
     if not m:
         return fail([f"second-to-last line is not run_id=<id>: {lines[-2]!r}"])
@@ -368,14 +335,4 @@ def check(binary, uri, experiment, model_name, work):
 
 
 if __name__ == "__main__":
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
-        except (AttributeError, ValueError):
-            pass
-    try:
-        sys.exit(main(sys.argv))
-    except Exception as e:  # unreachable server, unknown run, ...
-        print(f"libtorch_train_e2e: ERROR {type(e).__name__}: {e}")
-        print("libtorch_train_e2e: FAILED")
-        sys.exit(1)
+    rb.main_wrapper(PROG, lambda: main(sys.argv), failed_line=True)

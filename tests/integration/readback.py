@@ -32,11 +32,12 @@ import math
 import os
 import sys
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import mlflowpp_readback as rb  # noqa: E402  (turns MLflow's telemetry off: before mlflow)
+from mlflow.tracking import MlflowClient  # noqa: E402
 
-from mlflow.tracking import MlflowClient  # noqa: E402  (after the env tweak)
+from mlflowpp_readback import compare_dict_exact, fmt  # noqa: E402
 
-TERMINAL_STATUSES = {"FINISHED", "FAILED", "KILLED"}
 SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -56,22 +57,6 @@ def same_float(a, b):
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
     return a == b
-
-
-def fmt(x):
-    return repr(x) if isinstance(x, float) else json.dumps(x, ensure_ascii=False)
-
-
-def compare_dict_exact(what, expected, actual, diffs):
-    for key in sorted(expected.keys() - actual.keys()):
-        diffs.append(f"{what} {fmt(key)}: missing (expected {fmt(expected[key])})")
-    for key in sorted(actual.keys() - expected.keys()):
-        diffs.append(f"{what} {fmt(key)}: unexpected (value {fmt(actual[key])})")
-    for key in sorted(expected.keys() & actual.keys()):
-        if expected[key] != actual[key]:
-            diffs.append(
-                f"{what} {fmt(key)}: expected {fmt(expected[key])}, got {fmt(actual[key])}"
-            )
 
 
 def compare_metrics(client, run_id, expected, actual_keys, diffs):
@@ -144,7 +129,7 @@ def main():
     want_status = expected.get("status")
     if want_status is not None and info.status != want_status:
         diffs.append(f"status: expected {want_status}, got {info.status}")
-    if info.status in TERMINAL_STATUSES and not info.end_time:
+    if info.status in rb.TERMINAL_STATUSES and not info.end_time:
         diffs.append(f"end_time: not set although status is {info.status}")
 
     # Optional identity checks.
@@ -188,14 +173,4 @@ def main():
 
 
 if __name__ == "__main__":
-    # Keys and values may be non-ASCII: never let the console encoding get in the way.
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
-        except (AttributeError, ValueError):
-            pass
-    try:
-        sys.exit(main())
-    except Exception as e:  # a bad expected file, an unknown run, an unreachable server
-        print(f"readback: ERROR {type(e).__name__}: {e}")
-        sys.exit(1)
+    rb.main_wrapper("readback", main)

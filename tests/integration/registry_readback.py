@@ -38,24 +38,12 @@ import json
 import os
 import sys
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-
-import mlflow  # noqa: E402  (after the env tweak)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import mlflowpp_readback as rb  # noqa: E402  (turns MLflow's telemetry off: before mlflow)
+import mlflow  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
-
-def fmt(x):
-    return json.dumps(x, ensure_ascii=False)
-
-
-def compare_dict_exact(what, expected, actual, diffs):
-    for key in sorted(expected.keys() - actual.keys()):
-        diffs.append(f"{what} {fmt(key)}: missing (expected {fmt(expected[key])})")
-    for key in sorted(actual.keys() - expected.keys()):
-        diffs.append(f"{what} {fmt(key)}: unexpected (value {fmt(actual[key])})")
-    for key in sorted(expected.keys() & actual.keys()):
-        if expected[key] != actual[key]:
-            diffs.append(f"{what} {fmt(key)}: expected {fmt(expected[key])}, got {fmt(actual[key])}")
+from mlflowpp_readback import compare_dict_exact, fmt  # noqa: E402
 
 
 def compare(what, expected, actual, diffs):
@@ -153,13 +141,4 @@ def main():
 
 
 if __name__ == "__main__":
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
-        except (AttributeError, ValueError):
-            pass
-    try:
-        sys.exit(main())
-    except Exception as e:  # a bad file, an unknown model, an unreachable server
-        print(f"registry_readback: ERROR {type(e).__name__}: {e}")
-        sys.exit(2)
+    rb.main_wrapper("registry_readback", main, error_status=2)

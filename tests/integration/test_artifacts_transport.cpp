@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -195,19 +197,6 @@ std::string random_bytes(std::size_t n, uint64_t seed) {
   return s;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "mlflowpp-itest-transport-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 mlflowpp::ClientOptions tiny_options(const std::string& uri, int retries) {
   mlflowpp::ClientOptions o;
   o.tracking_uri = uri;
@@ -222,9 +211,9 @@ mlflowpp::ClientOptions tiny_options(const std::string& uri, int retries) {
 
 TEST_CASE("transport: a streamed PUT carries Content-Length, never chunked encoding",
           "[integration][artifacts][transport]") {
-  TempDir tmp;
+  support::TempDir tmp("itest-transport");
   const std::string data = random_bytes((1 << 20) + 3, 11);
-  { std::ofstream(tmp.path / "f.bin", std::ios::binary) << data; }
+  { std::ofstream(tmp.path() / "f.bin", std::ios::binary) << data; }
   TinyServer server([&](int fd, SeenRequest& req, std::string& pending) {
     if (is_get_run(req)) {
       TinyServer::answer(fd, 200, run_json("mlflow-artifacts:/1/r/artifacts"));
@@ -235,7 +224,7 @@ TEST_CASE("transport: a streamed PUT carries Content-Length, never chunked encod
     return true;
   });
   mlflowpp::Client client(tiny_options(server.uri(), 0));
-  client.log_artifact(kRunId, (tmp.path / "f.bin").string(), "d", mlflowpp::ArtifactOptions{});
+  client.log_artifact(kRunId, (tmp.path() / "f.bin").string(), "d", mlflowpp::ArtifactOptions{});
 
   const auto reqs = server.requests(2);
   REQUIRE(reqs.size() == 2);
@@ -250,7 +239,7 @@ TEST_CASE("transport: a streamed PUT carries Content-Length, never chunked encod
 
 TEST_CASE("transport: a download cut short is retried, and when it keeps failing no file is left",
           "[integration][artifacts][transport]") {
-  TempDir tmp;
+  support::TempDir tmp("itest-transport");
   const std::string data = random_bytes(200000, 12);
   std::atomic<int> gets{0};
   int short_answers = 2;
@@ -277,7 +266,7 @@ TEST_CASE("transport: a download cut short is retried, and when it keeps failing
   SECTION("recovers") {
     mlflowpp::Client client(tiny_options(server.uri(), 3));
     const auto local =
-        client.download_artifacts(kRunId, "f.bin", tmp.path.string(), mlflowpp::ArtifactOptions{});
+        client.download_artifacts(kRunId, "f.bin", tmp.path().string(), mlflowpp::ArtifactOptions{});
     CHECK(gets == 3);
     std::ifstream in(local, std::ios::binary);
     std::stringstream ss;
@@ -288,7 +277,7 @@ TEST_CASE("transport: a download cut short is retried, and when it keeps failing
     short_answers = 1000;
     mlflowpp::Client client(tiny_options(server.uri(), 1));
     try {
-      client.download_artifacts(kRunId, "f.bin", tmp.path.string(), mlflowpp::ArtifactOptions{});
+      client.download_artifacts(kRunId, "f.bin", tmp.path().string(), mlflowpp::ArtifactOptions{});
       FAIL("no exception");
     } catch (const mlflowpp::TransportError& e) {
       CHECK(e.curl_code() == 18);  // CURLE_PARTIAL_FILE
@@ -296,14 +285,14 @@ TEST_CASE("transport: a download cut short is retried, and when it keeps failing
     CHECK(gets == 2);
   }
   std::vector<std::string> left;
-  for (const auto& e : fs::directory_iterator(tmp.path))
+  for (const auto& e : fs::directory_iterator(tmp.path()))
     if (e.path().filename() != "f.bin") left.push_back(e.path().filename().string());
   CHECK(left.empty());  // no temporary file
 }
 
 TEST_CASE("transport: a stalled transfer is abandoned by the low-speed rule, not a total timeout",
           "[integration][artifacts][transport]") {
-  TempDir tmp;
+  support::TempDir tmp("itest-transport");
   std::atomic<bool> done{false};
   TinyServer server([&](int fd, SeenRequest& req, std::string&) {
     if (is_get_run(req)) {
@@ -336,7 +325,7 @@ TEST_CASE("transport: a stalled transfer is abandoned by the low-speed rule, not
 
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    client.download_artifacts(kRunId, "f.bin", tmp.path.string(), ao);
+    client.download_artifacts(kRunId, "f.bin", tmp.path().string(), ao);
     FAIL("no exception");
   } catch (const mlflowpp::TransportError& e) {
     CHECK(e.curl_code() == 28);  // CURLE_OPERATION_TIMEDOUT
@@ -344,13 +333,13 @@ TEST_CASE("transport: a stalled transfer is abandoned by the low-speed rule, not
   const auto elapsed = std::chrono::steady_clock::now() - t0;
   CHECK(elapsed >= std::chrono::milliseconds(1500));
   CHECK(elapsed < std::chrono::seconds(20));
-  CHECK_FALSE(fs::exists(tmp.path / "f.bin"));
+  CHECK_FALSE(fs::exists(tmp.path() / "f.bin"));
 
   // An upload the server stops reading: the socket buffers fill, then the rule applies.
   const std::string big = random_bytes(48 << 20, 13);
-  { std::ofstream(tmp.path / "big.bin", std::ios::binary) << big; }
+  { std::ofstream(tmp.path() / "big.bin", std::ios::binary) << big; }
   try {
-    client.log_artifact(kRunId, (tmp.path / "big.bin").string(), "", ao);
+    client.log_artifact(kRunId, (tmp.path() / "big.bin").string(), "", ao);
     FAIL("no exception");
   } catch (const mlflowpp::TransportError& e) {
     CHECK(e.curl_code() == 28);

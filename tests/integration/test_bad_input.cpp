@@ -45,6 +45,7 @@ using mlflowpp::Metric;
 using mlflowpp::Param;
 using mlflowpp::RunTag;
 using mlflowpp::ServerError;
+using mlflowpp::TimestampMs;
 
 namespace {
 
@@ -244,8 +245,8 @@ TEST_CASE("bad input: timestamps that look like seconds are logged as given, one
   std::string captured;
   {
     StderrCapture cap;
-    client.log_metric(id, "secs_sync", 1.0, int64_t{1700000000}, 0);
-    client.log_metric(id, "secs_sync", 2.0, int64_t{1700000001}, 1);
+    client.log_metric(id, "secs_sync", 1.0, TimestampMs(1700000000), 0);
+    client.log_metric(id, "secs_sync", 2.0, TimestampMs(1700000001), 1);
     client.log_batch(id, {itest::metric("secs_batch", 3.0, 1000000000, 0),
                           itest::metric("secs_batch", 4.0, 99999999999, 1)});
     logger.log_metric(id, "secs_async", 5.0, 0, 1700000002);
@@ -331,7 +332,7 @@ TEST_CASE("bad input: negative timestamps are refused, reported by the async log
   // Synchronously: an exception naming the key, and a log_batch with one negative
   // timestamp sends nothing.
   auto sync =
-      itest::thrown<InvalidArgumentError>([&] { client.log_metric(id, "neg_sync", 1.0, int64_t{-1}, 0); });
+      itest::thrown<InvalidArgumentError>([&] { client.log_metric(id, "neg_sync", 1.0, TimestampMs(-1), 0); });
   REQUIRE(sync.has_value());
   CHECK(itest::contains(sync->what(), "'neg_sync'"));
   CHECK(itest::contains(sync->what(), "-1"));
@@ -414,7 +415,7 @@ TEST_CASE("bad input: keys at 250 and 251 characters, punctuation and non-ASCII,
       auto err = itest::thrown<InvalidArgumentError>([&] {
         switch (kind) {
           case 0:
-            client.log_metric(sync_id, k, 1.0, ts, 0);
+            client.log_metric(sync_id, k, 1.0, TimestampMs(ts), 0);
             break;
           case 1:
             client.log_param(sync_id, k, "v");

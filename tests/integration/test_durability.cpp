@@ -22,6 +22,7 @@
 #include "itest_util.hpp"
 #include "mlflowpp/mlflowpp.hpp"
 #include "server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -168,20 +169,6 @@ class Server {
   std::unique_ptr<Child> child_;
 };
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("mlflowpp-durability-" + std::to_string(::getpid()) + "-" +
-            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 mlflowpp::ClientOptions durable_options(const std::string& uri, const fs::path& spool) {
   mlflowpp::ClientOptions o = testing::options(uri);
   o.retry.max_retries = 2;
@@ -258,11 +245,11 @@ ProbeResult run_probe(const std::string& uri, const std::string& experiment, lon
 TEST_CASE("durability: server stopped mid-run for 30 s then restarted, every point exactly once",
           "[integration][durability]") {
   if (!testing::have_server()) return;
-  TempDir tmp;
-  Server server(free_port(), tmp.path / "server");
-  fs::create_directories(tmp.path / "server");
+  support::TempDir tmp("itest-durability");
+  Server server(free_port(), tmp.path() / "server");
+  fs::create_directories(tmp.path() / "server");
   server.start();
-  mlflowpp::Client client(durable_options(server.uri(), tmp.path / "spool"));
+  mlflowpp::Client client(durable_options(server.uri(), tmp.path() / "spool"));
   const std::string experiment = testing::unique_name("durability-outage");
   auto run = client.start_run(experiment, "outage");
   run.log_param("phase", "outage");
@@ -284,8 +271,9 @@ TEST_CASE("durability: server stopped mid-run for 30 s then restarted, every poi
   log_for(3s);
   auto res = run.end();
   const auto s = client.async_logger().stats();
-  WARN("outage " << down_s << " s: " << n << " points logged, " << s.delivered << " delivered, " << s.spooled
-                 << " spooled, " << s.requests << " requests, " << s.retries << " retries");
+  WARN("outage " << down_s << " s: " << n << " points logged, " << s.delivered << " delivered, "
+                 << s.written_ahead << " written ahead, " << s.requests << " requests, " << s.retries
+                 << " retries");
   CHECK(res.status_set);
   CHECK(res.flush.complete);
   CHECK(res.flush.dropped == 0);
@@ -294,22 +282,22 @@ TEST_CASE("durability: server stopped mid-run for 30 s then restarted, every poi
   CHECK(s.dropped_queue_full + s.dropped_spool_full + s.dropped_transient + s.dropped_shutdown == 0);
   require_exactly_once(client, run.run_id(), n);
   CHECK(client.get_run(run.run_id()).info.status == mlflowpp::RunStatus::kFinished);
-  client.async_logger().shutdown();
-  CHECK(journals_in(tmp.path / "spool") == 0);  // all delivered: the journal is removed
+  CHECK(client.async_logger().shutdown().complete);
+  CHECK(journals_in(tmp.path() / "spool") == 0);  // all delivered: the journal is removed
 }
 
 TEST_CASE("durability: a process that ends during an outage leaves its data to the next one",
           "[integration][durability]") {
   if (!testing::have_server()) return;
-  TempDir tmp;
-  Server server(free_port(), tmp.path / "server");
-  fs::create_directories(tmp.path / "server");
+  support::TempDir tmp("itest-durability");
+  Server server(free_port(), tmp.path() / "server");
+  fs::create_directories(tmp.path() / "server");
   server.start();
   const std::string experiment = testing::unique_name("durability-exit");
   std::string run_id;
   const long n = 5000;
   {
-    auto o = durable_options(server.uri(), tmp.path / "spool");
+    auto o = durable_options(server.uri(), tmp.path() / "spool");
     o.logger.end_run_flush_timeout = 2s;
     mlflowpp::Client client(o);
     auto run = client.start_run(experiment, "exit-in-outage");
@@ -319,47 +307,47 @@ TEST_CASE("durability: a process that ends during an outage leaves its data to t
       run.log_metric("loss", 1.0 / static_cast<double>(i + 1), i, 1700000000000 + i);
     auto res = run.end();
     CHECK_FALSE(res.status_set);
-    CHECK(res.spooled);  // the status waits behind the data, in the journal
+    CHECK(res.status_spooled);  // the status waits behind the data, in the journal
     const auto t0 = std::chrono::steady_clock::now();
     auto fr = client.async_logger().shutdown(std::chrono::seconds(60));
     CHECK(std::chrono::steady_clock::now() - t0 < 10s);  // nothing to wait for: it is on disk
     CHECK(client.async_logger().stats().left_in_spool == static_cast<uint64_t>(n));
     CHECK(fr.dropped == 0);
   }
-  CHECK(journals_in(tmp.path / "spool") == 1);
+  CHECK(journals_in(tmp.path() / "spool") == 1);
   server.start();
   // The next process logging to this server replays the journal at start.
-  mlflowpp::Client next(durable_options(server.uri(), tmp.path / "spool"));
+  mlflowpp::Client next(durable_options(server.uri(), tmp.path() / "spool"));
   next.async_logger();
   auto done = wait_for_run(next, experiment, [](const mlflowpp::Run& r) {
     return r.info.status == mlflowpp::RunStatus::kFinished;
   });
   CHECK(done.info.run_id == run_id);
   require_exactly_once(next, run_id, n);
-  next.async_logger().flush(10s);
+  (void)next.async_logger().flush(10s);  // nothing of its own: the replay is checked below
   CHECK(next.async_logger().stats().replayed == static_cast<uint64_t>(n));
-  CHECK(journals_in(tmp.path / "spool") == 0);
+  CHECK(journals_in(tmp.path() / "spool") == 0);
 }
 
 TEST_CASE("durability: a run started while the server is down, then SIGKILL, is recovered",
           "[integration][durability]") {
   if (!testing::have_server()) return;
-  TempDir tmp;
+  support::TempDir tmp("itest-durability");
   const int port = free_port();
-  Server server(port, tmp.path / "server");
-  fs::create_directories(tmp.path / "server");
+  Server server(port, tmp.path() / "server");
+  fs::create_directories(tmp.path() / "server");
   const std::string uri = "http://127.0.0.1:" + std::to_string(port);
   const std::string experiment = testing::unique_name("durability-offline-kill");
   const long n = 3000;
-  itest::EnvGuard spool_env("MLFLOWPP_SPOOL_DIR", (tmp.path / "spool").c_str());
+  itest::EnvGuard spool_env("MLFLOWPP_SPOOL_DIR", (tmp.path() / "spool").c_str());
   // The server is not running: the probe starts its run offline.
   const ProbeResult probe = run_probe(uri, experiment, n, "kill", SIGKILL);
   CHECK(probe.run_id.rfind("offline-", 0) == 0);
   CHECK(probe.offline);
   CHECK(WIFSIGNALED(probe.status));
-  CHECK(journals_in(tmp.path / "spool") == 1);
+  CHECK(journals_in(tmp.path() / "spool") == 1);
   server.start();
-  mlflowpp::Client recover(durable_options(uri, tmp.path / "spool"));
+  mlflowpp::Client recover(durable_options(uri, tmp.path() / "spool"));
   recover.async_logger();  // replays the dead process's journal on its sender thread
   auto run = wait_for_run(recover, experiment, [](const mlflowpp::Run& r) {
     return r.info.status == mlflowpp::RunStatus::kFailed;
@@ -373,19 +361,19 @@ TEST_CASE("durability: a run started while the server is down, then SIGKILL, is 
     tagged = tagged || (t.key == "mlflowpp.offlineRunId" && t.value.rfind("offline-", 0) == 0);
   CHECK(tagged);
   CHECK(run.data.params.size() == 1);
-  CHECK(journals_in(tmp.path / "spool") == 0);
+  CHECK(journals_in(tmp.path() / "spool") == 0);
 }
 
 TEST_CASE("durability: SIGKILL while the server is up, then recovery, no duplicates",
           "[integration][durability]") {
   if (!testing::have_server()) return;
-  TempDir tmp;
+  support::TempDir tmp("itest-durability");
   const std::string uri = testing::tracking_uri();
   const std::string experiment = testing::unique_name("durability-kill");
   const long n = 20000;
-  itest::EnvGuard spool_env("MLFLOWPP_SPOOL_DIR", (tmp.path / "spool").c_str());
+  itest::EnvGuard spool_env("MLFLOWPP_SPOOL_DIR", (tmp.path() / "spool").c_str());
   const std::string run_id = run_probe(uri, experiment, n, "kill", SIGKILL).run_id;
-  mlflowpp::Client recover(durable_options(uri, tmp.path / "spool"));
+  mlflowpp::Client recover(durable_options(uri, tmp.path() / "spool"));
   recover.async_logger();
   auto run = wait_for_run(recover, experiment, [](const mlflowpp::Run& r) {
     return r.info.status == mlflowpp::RunStatus::kFailed;
@@ -394,24 +382,24 @@ TEST_CASE("durability: SIGKILL while the server is up, then recovery, no duplica
   REQUIRE(run.info.end_time.has_value());
   CHECK(*run.info.end_time == 1700000000000 + n - 1);
   require_exactly_once(recover, run_id, n);
-  CHECK(journals_in(tmp.path / "spool") == 0);
+  CHECK(journals_in(tmp.path() / "spool") == 0);
 }
 
 TEST_CASE("durability: SIGTERM with install_signal_handlers drains and marks the run KILLED",
           "[integration][durability]") {
   if (!testing::have_server()) return;
-  TempDir tmp;
+  support::TempDir tmp("itest-durability");
   const std::string uri = testing::tracking_uri();
   const std::string experiment = testing::unique_name("durability-term");
   const long n = 20000;
-  itest::EnvGuard spool_env("MLFLOWPP_SPOOL_DIR", (tmp.path / "spool").c_str());
+  itest::EnvGuard spool_env("MLFLOWPP_SPOOL_DIR", (tmp.path() / "spool").c_str());
   const ProbeResult probe = run_probe(uri, experiment, n, "term", SIGTERM);
   const std::string& run_id = probe.run_id;
   CHECK(WIFSIGNALED(probe.status));
   CHECK(WTERMSIG(probe.status) == SIGTERM);  // re-raised after draining
-  mlflowpp::Client client(durable_options(uri, tmp.path / "spool"));
+  mlflowpp::Client client(durable_options(uri, tmp.path() / "spool"));
   auto run = client.get_run(run_id);
   CHECK(run.info.status == mlflowpp::RunStatus::kKilled);
   require_exactly_once(client, run_id, n);
-  CHECK(journals_in(tmp.path / "spool") == 0);
+  CHECK(journals_in(tmp.path() / "spool") == 0);
 }

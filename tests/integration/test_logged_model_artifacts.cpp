@@ -8,6 +8,7 @@
 
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -19,8 +20,12 @@ TEST_CASE("logged model artifacts: upload a file and a tree, list, download byte
   if (!testing::have_server()) return;
   auto client = testing::client();
   const std::string exp = client.create_experiment(testing::unique_name("lm-artifacts"));
-  auto model = client.create_logged_model(exp, "digits-mlp", "torchscript");
-  const fs::path dir = fs::temp_directory_path() / testing::unique_name("lm-art");
+  mlflowpp::CreateLoggedModelOptions co;
+  co.name = "digits-mlp";
+  co.model_type = "torchscript";
+  auto model = client.create_logged_model(exp, co);
+  const support::TempDir tmp("itest-lm-art");
+  const fs::path& dir = tmp.path();
   fs::create_directories(dir / "tree" / "sub");
   std::string weights(300000, '\0');
   for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<char>(i * 131 % 251);
@@ -48,5 +53,4 @@ TEST_CASE("logged model artifacts: upload a file and a tree, list, download byte
   CHECK(slurp(out / "meta" / "sub" / "notes ü.txt") == "hello");
   CHECK_THROWS_AS(client.list_logged_model_artifacts("m-00000000000000000000000000000000"),
                   mlflowpp::ServerError);
-  fs::remove_all(dir);
 }

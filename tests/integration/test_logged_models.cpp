@@ -57,9 +57,13 @@ TEST_CASE("logged models: create, params, tags, model metric, finalize, search, 
   const int64_t before = testing::now_ms();
 
   // create: PENDING, with params and tags.
-  LoggedModel m = client.create_logged_model(exp, "digits-mlp", "torchscript", run_id,
-                                             {{"alpha", "0.1"}, {"layers", "2"}},
-                                             {{"framework", "libtorch"}, {"note", "grün ✓"}});
+  mlflowpp::CreateLoggedModelOptions co;
+  co.name = "digits-mlp";
+  co.source_run_id = run_id;
+  co.tags = {{"framework", "libtorch"}, {"note", "grün ✓"}};
+  co.params = {{"alpha", "0.1"}, {"layers", "2"}};
+  co.model_type = "torchscript";
+  LoggedModel m = client.create_logged_model(exp, co);
   const std::string id = m.info.model_id;
   CHECK(id.rfind("m-", 0) == 0);
   CHECK(id.size() == 34);
@@ -126,7 +130,11 @@ TEST_CASE("logged models: create, params, tags, model metric, finalize, search, 
   CHECK(ready.info.last_updated_timestamp_ms >= m.info.last_updated_timestamp_ms);
 
   // A second model in the experiment, left PENDING, that the filters must exclude.
-  LoggedModel other = client.create_logged_model(exp, "other", "", run_id, {{"alpha", "0.5"}});
+  mlflowpp::CreateLoggedModelOptions oo;
+  oo.name = "other";
+  oo.source_run_id = run_id;
+  oo.params = {{"alpha", "0.5"}};
+  LoggedModel other = client.create_logged_model(exp, oo);
 
   // search by filter
   mlflowpp::SearchLoggedModelsOptions so;
@@ -159,7 +167,9 @@ TEST_CASE("logged models: create, params, tags, model metric, finalize, search, 
   // register a version from the logged model.
   const std::string rm = testing::unique_name("itest-lm-rm");
   client.create_registered_model(rm);
-  mlflowpp::ModelVersion v = client.create_model_version(rm, "models:/" + id, "", {}, "", "", id);
+  mlflowpp::CreateModelVersionOptions from_model;
+  from_model.model_id = id;
+  mlflowpp::ModelVersion v = client.create_model_version(rm, "models:/" + id, from_model);
   CHECK(v.version == "1");
   CHECK(v.source == "models:/" + id);
   CHECK(v.run_id == run_id);  // the server takes the logged model's source run
@@ -212,7 +222,9 @@ TEST_CASE("logged models: errors, finalize UPLOAD_FAILED, delete, many params at
   CHECK(nf.is_not_found());
   CHECK(server_error([&] { client.create_logged_model("987654321"); }).is_not_found());
   // Invalid names are refused up front (the server refuses them too).
-  CHECK(itest::thrown<InvalidArgumentError>([&] { client.create_logged_model(exp, "v1.2"); }).has_value());
+  mlflowpp::CreateLoggedModelOptions dotted;
+  dotted.name = "v1.2";
+  CHECK(itest::thrown<InvalidArgumentError>([&] { client.create_logged_model(exp, dotted); }).has_value());
 
   // No name: the server picks one.
   LoggedModel unnamed = client.create_logged_model(exp);
@@ -222,7 +234,10 @@ TEST_CASE("logged models: errors, finalize UPLOAD_FAILED, delete, many params at
   // More than 100 params at creation: the rest go through log_model_params.
   std::vector<LoggedModelParam> params;
   for (int i = 0; i < 230; ++i) params.push_back({"k" + std::to_string(i), "v" + std::to_string(i)});
-  LoggedModel big = client.create_logged_model(exp, "big", "", "", params);
+  mlflowpp::CreateLoggedModelOptions bo;
+  bo.name = "big";
+  bo.params = params;
+  LoggedModel big = client.create_logged_model(exp, bo);
   CHECK(big.data.params.size() == 230);
   auto stored = client.get_logged_model(big.info.model_id).data.params;
   CHECK(stored.size() == 230);
@@ -261,8 +276,11 @@ TEST_CASE("logged models: search paging with max_results 2 over 5 models", "[int
   auto client = testing::client();
   const std::string exp = client.create_experiment(testing::unique_name("itest-lm-page"));
   std::vector<std::string> ids;
-  for (const char* n : {"c", "a", "e", "b", "d"})
-    ids.push_back(client.create_logged_model(exp, n).info.model_id);
+  for (const char* n : {"c", "a", "e", "b", "d"}) {
+    mlflowpp::CreateLoggedModelOptions named;
+    named.name = n;
+    ids.push_back(client.create_logged_model(exp, named).info.model_id);
+  }
   const std::vector<std::string> by_name = {ids[1], ids[3], ids[0], ids[4], ids[2]};  // a b c d e
 
   mlflowpp::SearchLoggedModelsOptions o;

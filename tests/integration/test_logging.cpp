@@ -9,6 +9,7 @@
 
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "support/fresh_run.hpp"
 
 using mlflowpp::Metric;
 using mlflowpp::Param;
@@ -16,9 +17,7 @@ using mlflowpp::RunTag;
 
 TEST_CASE("log_batch: 2500 metrics, 250 params and 250 tags in one call", "[integration][logging]") {
   if (!testing::have_server()) return;
-  auto client = testing::client();
-  const std::string exp = client.create_experiment(testing::unique_name("itest-batch-volume"));
-  const std::string id = client.create_run(exp).info.run_id;
+  auto [client, exp, id] = support::fresh_run("itest-batch-volume");
   const int64_t base_ts = testing::now_ms() - 100000;
 
   constexpr int kKeys = 5, kPoints = 500, kParams = 250, kTags = 250;
@@ -77,9 +76,7 @@ TEST_CASE("log_batch: 2500 metrics, 250 params and 250 tags in one call", "[inte
 
 TEST_CASE("log_batch: an invalid item refuses the whole call before sending", "[integration][logging]") {
   if (!testing::have_server()) return;
-  auto client = testing::client();
-  const std::string exp = client.create_experiment(testing::unique_name("itest-batch-invalid"));
-  const std::string id = client.create_run(exp).info.run_id;
+  auto [client, exp, id] = support::fresh_run("itest-batch-invalid");
 
   std::vector<Metric> metrics;
   for (int i = 0; i < 1500; ++i) metrics.push_back(itest::metric("ok", 1.0 * i, testing::now_ms(), i));
@@ -97,9 +94,7 @@ TEST_CASE("log_batch: an invalid item refuses the whole call before sending", "[
 TEST_CASE("log_batch: a metric history longer than one get-history page (25000 points)",
           "[integration][logging]") {
   if (!testing::have_server()) return;
-  auto client = testing::client();
-  const std::string exp = client.create_experiment(testing::unique_name("itest-batch-long-history"));
-  const std::string id = client.create_run(exp).info.run_id;
+  auto [client, exp, id] = support::fresh_run("itest-batch-long-history");
   const int64_t base_ts = testing::now_ms() - 1000000;
   constexpr int kPoints = 25000 + 1234;
   std::vector<Metric> metrics;
@@ -118,9 +113,7 @@ TEST_CASE("log_batch: a metric history longer than one get-history page (25000 p
 TEST_CASE("log_batch: 150 params of 6000 multi-byte characters (2.7 MB) in one call",
           "[integration][logging]") {
   if (!testing::have_server()) return;
-  auto client = testing::client();
-  const std::string exp = client.create_experiment(testing::unique_name("itest-batch-bytes"));
-  const std::string id = client.create_run(exp).info.run_id;
+  auto [client, exp, id] = support::fresh_run("itest-batch-bytes");
   std::vector<Param> params;
   std::vector<RunTag> tags;
   for (int i = 0; i < 150; ++i) {

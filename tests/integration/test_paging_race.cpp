@@ -1,6 +1,6 @@
 // search_all_* against the real server while another thread creates and deletes entities
 // of the same listing: MLflow pages with offsets, so without the overlap-and-dedupe rule
-// of src/detail/core/paging.hpp a listing repeats entities created before its cursor and skips
+// of src/detail/rest/paging.hpp a listing repeats entities created before its cursor and skips
 // entities shifted back by deletions. Each listing must hold every entity that existed
 // throughout it exactly once, in the server's order.
 #include <fmt/format.h>

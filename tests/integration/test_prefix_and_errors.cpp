@@ -33,7 +33,7 @@ TEST_CASE("prefix: a server under --static-prefix /mlflow", "[integration][prefi
   CHECK(client.get_experiment_by_name(name).value().experiment_id == exp);
   const std::string id = client.create_run(exp).info.run_id;
   const int64_t ts = testing::now_ms();
-  client.log_metric(id, "prefixed", 0.125, ts, 3);
+  client.log_metric(id, "prefixed", 0.125, mlflowpp::TimestampMs(ts), 3);
   client.log_param(id, "p", "v");
 
   auto h = client.get_metric_history(id, "prefixed");

@@ -17,6 +17,7 @@
 
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "support/python.hpp"
 
 namespace {
 
@@ -118,13 +119,8 @@ ReadbackResult run_readback(const std::string& python, const std::string& run_id
 
 TEST_CASE("readback: a run logged from C++ matches what the Python client reads", "[integration][readback]") {
   if (!testing::have_server()) return;
-  const char* python_env = std::getenv("MLFLOWPP_PYTHON");
-  if (python_env == nullptr || *python_env == '\0') {
-    if (testing::server_required()) FAIL("MLFLOWPP_PYTHON is not set (scripts/test.sh sets it)");
-    WARN("skipped: MLFLOWPP_PYTHON is not set");
-    return;
-  }
-  const std::string python = python_env;
+  const std::string python = support::python_or_skip();
+  if (python.empty()) return;
 
   auto client = itest::fresh_client();
   itest::ErrorCollector errors;

@@ -141,15 +141,19 @@ TEST_CASE("registry: model versions, tags, stages, latest versions, download URI
   client.create_registered_model(name);
 
   // The registered model must exist.
+  mlflowpp::CreateModelVersionOptions of_run;
+  of_run.run_id = run_id;
   auto no_model =
-      server_error([&] { client.create_model_version(name + "-missing", "runs:/" + run_id + "/m", run_id); });
+      server_error([&] { client.create_model_version(name + "-missing", "runs:/" + run_id + "/m", of_run); });
   CHECK(no_model.http_status() == 404);
   CHECK(no_model.is_not_found());
 
   const int64_t before = testing::now_ms();
-  ModelVersion v1 =
-      client.create_model_version(name, "runs:/" + run_id + "/model", run_id,
-                                  {{"k", "v"}, {"unicode", "✓ 损失"}}, "http://example.com/run", "v one");
+  mlflowpp::CreateModelVersionOptions o1 = of_run;
+  o1.tags = {{"k", "v"}, {"unicode", "✓ 损失"}};
+  o1.run_link = "http://example.com/run";
+  o1.description = "v one";
+  ModelVersion v1 = client.create_model_version(name, "runs:/" + run_id + "/model", o1);
   CHECK(v1.name == name);
   CHECK(v1.version == "1");
   CHECK(v1.status == ModelVersionStatus::kReady);  // MLflow's SQL registry: READY at once
@@ -162,7 +166,7 @@ TEST_CASE("registry: model versions, tags, stages, latest versions, download URI
   CHECK(tag_map(v1.tags) == std::map<std::string, std::string>{{"k", "v"}, {"unicode", "✓ 损失"}});
 
   const std::string art_source = run.info.artifact_uri + "/model2";
-  ModelVersion v2 = client.create_model_version(name, art_source, run_id);
+  ModelVersion v2 = client.create_model_version(name, art_source, of_run);
   CHECK(v2.version == "2");
   ModelVersion v3 = client.create_model_version(name, "s3://mlflowpp-test-bucket/model3");
   CHECK(v3.version == "3");
@@ -170,7 +174,7 @@ TEST_CASE("registry: model versions, tags, stages, latest versions, download URI
 
   // A source outside the run is refused by the server.
   auto foreign =
-      server_error([&] { client.create_model_version(name, "mlflow-artifacts:/0/elsewhere/model", run_id); });
+      server_error([&] { client.create_model_version(name, "mlflow-artifacts:/0/elsewhere/model", of_run); });
   CHECK(foreign.http_status() == 400);
   CHECK(foreign.error_code() == "INVALID_PARAMETER_VALUE");
 

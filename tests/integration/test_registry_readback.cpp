@@ -17,6 +17,7 @@
 
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "support/python.hpp"
 
 namespace {
 
@@ -111,16 +112,7 @@ PyResult run_script(const std::string& python, const std::string& command, const
   return r;
 }
 
-// The Python interpreter with the official client, or "" when the test is to be skipped.
-std::string python_or_skip() {
-  const char* python_env = std::getenv("MLFLOWPP_PYTHON");
-  if (python_env == nullptr || *python_env == '\0') {
-    if (testing::server_required()) FAIL("MLFLOWPP_PYTHON is not set (scripts/test.sh sets it)");
-    WARN("skipped: MLFLOWPP_PYTHON is not set");
-    return {};
-  }
-  return python_env;
-}
+using support::python_or_skip;
 
 template <typename Tags>
 std::map<std::string, std::string> tag_map(const Tags& tags) {
@@ -151,8 +143,11 @@ TEST_CASE("registry readback: a registered model built from C++ is what MlflowCl
   client.delete_registered_model_tag(want.name, "removed");
   want.tags = {{"team", "ml"}, {"unicode", "损失 ✓"}, {"added", "later"}};
 
-  auto v1 = client.create_model_version(want.name, "runs:/" + run_id + "/model", run_id,
-                                        {{"stage", "candidate"}}, "", "first");
+  mlflowpp::CreateModelVersionOptions o1;
+  o1.run_id = run_id;
+  o1.tags = {{"stage", "candidate"}};
+  o1.description = "first";
+  auto v1 = client.create_model_version(want.name, "runs:/" + run_id + "/model", o1);
   mlflowpp::RegisterModelOptions ro;
   ro.tags = {{"k", "v"}, {"empty", ""}};
   ro.description = "second";

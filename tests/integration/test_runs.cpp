@@ -13,6 +13,7 @@ using mlflowpp::CreateRunOptions;
 using mlflowpp::InvalidArgumentError;
 using mlflowpp::Run;
 using mlflowpp::RunStatus;
+using mlflowpp::TimestampMs;
 using mlflowpp::SearchRunsOptions;
 using mlflowpp::ServerError;
 using mlflowpp::ViewType;
@@ -109,9 +110,9 @@ TEST_CASE("runs: synchronous log_metric, log_param, set_tag, delete_tag", "[inte
   const std::string id = client.create_run(exp).info.run_id;
   const int64_t ts = testing::now_ms();
 
-  client.log_metric(id, "loss", 0.75, ts, 0);
-  client.log_metric(id, "loss", 0.5, ts + 10, 1);
-  client.log_metric(id, "loss", 0.25, ts + 20, 2);
+  client.log_metric(id, "loss", 0.75, TimestampMs(ts), 0);
+  client.log_metric(id, "loss", 0.5, TimestampMs(ts + 10), 1);
+  client.log_metric(id, "loss", 0.25, TimestampMs(ts + 20), 2);
   client.log_metric(id, "acc", 0.9);  // default timestamp (now) and step 0
   client.log_param(id, "lr", "0.001");
   client.log_param(id, "lr", "0.001");  // the same value again is accepted
@@ -167,7 +168,7 @@ TEST_CASE("runs: synchronous log_metric, log_param, set_tag, delete_tag", "[inte
     CHECK(itest::contains(t->what(), bad));
   }
   // Negative timestamps are refused too.
-  CHECK_THROWS_AS(client.log_metric(id, "loss", 1.0, int64_t{-1}, 0), InvalidArgumentError);
+  CHECK_THROWS_AS(client.log_metric(id, "loss", 1.0, TimestampMs(-1), 0), InvalidArgumentError);
   // Nothing of the above reached the run.
   const Run after = client.get_run(id);
   CHECK(after.data.metrics.size() == 2);

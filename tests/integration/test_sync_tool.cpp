@@ -22,6 +22,7 @@
 #include "detail/spool/spool.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -29,27 +30,6 @@ namespace fs = std::filesystem;
 namespace d = mlflowpp::detail;
 using mlflowpp::Metric;
 using mlflowpp::RunStatus;
-
-/// A fresh folder under $TMPDIR (or /tmp), removed with everything in it at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = (fs::temp_directory_path() / "mlflowpp-itest-sync-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  std::string str() const { return path_.string(); }
-  std::string operator/(const std::string& rel) const { return (path_ / rel).string(); }
-
- private:
-  fs::path path_;
-};
 
 struct ToolResult {
   int exit_code = -1;  ///< -1: killed by a signal
@@ -222,7 +202,7 @@ void check_offline_run(mlflowpp::Client& client, const OfflineJournal& j) {
 TEST_CASE("sync tool: an offline run's journal becomes a finished run, and the journal is removed",
           "[integration][sync]") {
   if (!testing::have_server() || !have_tool()) return;
-  ScratchDir dir;
+  support::TempDir dir("itest-sync");
   const OfflineJournal j = offline_journal(dir.str(), testing::unique_name("itest-sync-offline"));
   REQUIRE(fs::exists(j.path));
 
@@ -247,7 +227,7 @@ TEST_CASE("sync tool: a run started and never ended is marked FAILED at its last
   co.start_time = testing::now_ms() - 120000;
   const std::string run_id = client.create_run(exp, co).info.run_id;
 
-  ScratchDir dir;
+  support::TempDir dir("itest-sync");
   const int64_t t0 = *co.start_time;
   std::string path;
   {
@@ -278,7 +258,7 @@ TEST_CASE("sync tool: a run started and never ended is marked FAILED at its last
 TEST_CASE("sync tool: --list describes journals and changes nothing, a live owner's journal is skipped",
           "[integration][sync]") {
   if (!testing::have_server() || !have_tool()) return;
-  ScratchDir root;
+  support::TempDir root("itest-sync");
   // A spool root: the journal sits one level down, in a per-server folder.
   const std::string folder = root / "127.0.0.1_5000-0123abcd";
   const std::string local_id = offline_run_id();
@@ -335,7 +315,7 @@ TEST_CASE("sync tool: --list describes journals and changes nothing, a live owne
 
 TEST_CASE("sync tool: replaying the same journal twice duplicates nothing", "[integration][sync]") {
   if (!testing::have_server() || !have_tool()) return;
-  ScratchDir dir, backup;
+  support::TempDir dir("itest-sync"), backup("itest-sync");
   const OfflineJournal j = offline_journal(dir.str(), testing::unique_name("itest-sync-twice"));
   const std::string copy = backup / "journal.copy";
   fs::copy_file(j.path, copy);
@@ -360,7 +340,7 @@ TEST_CASE("sync tool: replaying the same journal twice duplicates nothing", "[in
 TEST_CASE("sync tool: exit status 1 leaves the journal when the server cannot be reached, 2 on usage errors",
           "[integration][sync]") {
   if (!testing::have_server() || !have_tool()) return;
-  ScratchDir dir;
+  support::TempDir dir("itest-sync");
   const OfflineJournal j = offline_journal(dir.str(), testing::unique_name("itest-sync-unreachable"));
   const auto size = fs::file_size(j.path);
   const std::string fast =
@@ -402,7 +382,7 @@ TEST_CASE("sync tool: a journal for runs the server does not have is left untouc
   if (!testing::have_server() || !have_tool()) return;
   // Written for another server: its run ids mean nothing here. Replaying would have every
   // request refused (404), acknowledged and the journal removed.
-  ScratchDir dir;
+  support::TempDir dir("itest-sync");
   const std::string run_id = "0123456789abcdef0123456789abcdef";
   std::string path;
   {

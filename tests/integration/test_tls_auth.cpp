@@ -27,6 +27,7 @@
 #include "detail/spool/spool.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using mlflowpp::RunStatus;
@@ -328,9 +329,8 @@ TEST_CASE("tls: wrong or missing Basic credentials are a 401 that leaks no passw
     }
   }
   SECTION("wrong password with the spool: nothing is lost, the data waits on disk without the password") {
-    const std::string spool =
-        fs::temp_directory_path() / ("mlflowpp-tls-spool-" + std::to_string(::getpid()));
-    fs::remove_all(spool);
+    const support::TempDir spool_dir("itest-tls-spool");
+    const std::string spool = spool_dir.str();
     auto o = basic_options(*env);
     o.password = wrong_password;
     o.logger.spool.dir = spool;
@@ -348,13 +348,19 @@ TEST_CASE("tls: wrong or missing Basic credentials are a 401 that leaks no passw
     // A 401 may be fixed (a new token, the right password): the items and the run's end
     // wait in the journal for a process with working credentials, or mlflowpp-sync.
     CHECK_FALSE(res.status_set);
-    CHECK(res.spooled);
+    CHECK(res.status_spooled);
     CHECK(res.flush.rejected + res.flush.dropped == 0);
-    client.async_logger().shutdown(std::chrono::seconds(5));
+    (void)client.async_logger().shutdown(std::chrono::seconds(5));  // incomplete: kept in the spool
     const auto stats = client.async_logger().stats();
     CHECK(stats.rejected_by_server == 0);
     CHECK(stats.left_in_spool == 2);
-    CHECK(errors.errors().empty());
+    // One report for the run (ADR 0007: held until the setup is fixed), never the password.
+    const auto reported = errors.errors();
+    REQUIRE(reported.size() == 1);
+    CHECK(reported.front().kind == mlflowpp::LogError::Kind::kHeld);
+    CHECK(reported.front().http_status == 401);
+    CHECK_FALSE(itest::contains(reported.front().message, env->password));
+    CHECK_FALSE(itest::contains(reported.front().message, "Wr0ng"));
     std::size_t journals = 0;
     for (const auto& f : fs::recursive_directory_iterator(spool)) {
       if (!f.is_regular_file()) continue;
@@ -370,7 +376,6 @@ TEST_CASE("tls: wrong or missing Basic credentials are a 401 that leaks no passw
       CHECK(records >= 3);  // RUN_STARTED, LOG_BATCH, UPDATE_RUN
     }
     CHECK(journals == 1);
-    fs::remove_all(spool);
   }
   SECTION("no credentials") {
     auto o = basic_options(*env);

@@ -27,6 +27,7 @@
 #include "integration/fault_proxy.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -70,19 +71,6 @@ std::vector<Stub> stubs() {
 constexpr const char* kLogBatch = "/api/2.0/mlflow/runs/log-batch";
 
 /// A fresh folder, removed at the end.
-struct Scratch {
-  fs::path path;
-  Scratch() {
-    std::string tmpl = (fs::temp_directory_path() / "mlflowpp-itest-answers-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 mlflowpp::ClientOptions proxied(const std::string& uri, const std::string& spool_root) {
   auto o = testing::options(uri);
   o.logger.max_batch_delay = std::chrono::milliseconds(20);
@@ -125,8 +113,8 @@ TEST_CASE(
   const std::string run_id = direct.create_run(exp).info.run_id;
   const std::string model = testing::unique_name("itest-answers-model");
   direct.create_registered_model(model);
-  Scratch scratch;
-  const std::string file = (scratch.path / "weights.bin").string();
+  support::TempDir scratch("itest-answers");
+  const std::string file = (scratch.path() / "weights.bin").string();
   std::ofstream(file) << "0123456789";
   direct.log_artifact(run_id, file, "kept");  // for the download case
 
@@ -164,7 +152,7 @@ TEST_CASE(
   // A download answered by a login page writes no file and throws.
   const Stub login = stubs().front();
   proxy.set_plan(login.plan("/api/2.0/mlflow-artifacts/artifacts/"));
-  const std::string dst = (scratch.path / "dl").string();
+  const std::string dst = (scratch.path() / "dl").string();
   auto e4 = itest::thrown<mlflowpp::UnexpectedResponseError>(
       [&] { client.download_artifacts(run_id, "kept/weights.bin", dst); });
   REQUIRE(e4.has_value());
@@ -186,9 +174,9 @@ TEST_CASE(
   for (const Stub& stub : stubs()) {
     INFO(stub.name);
     FaultProxy proxy(python, testing::tracking_uri());
-    Scratch scratch;
+    support::TempDir scratch("itest-answers");
     auto direct = itest::fresh_client();
-    mlflowpp::Client client(proxied(proxy.uri(), scratch.path.string()));
+    mlflowpp::Client client(proxied(proxy.uri(), scratch.path().string()));
     Reports reports;
     client.async_logger().set_error_callback([&](const mlflowpp::LogError& e) {
       std::lock_guard<std::mutex> lk(reports.mu);
@@ -205,7 +193,7 @@ TEST_CASE(
     run.log_param("lr", "0.01");
     auto pending = client.async_logger().flush(std::chrono::seconds(3));
     CHECK_FALSE(pending.complete);
-    CHECK(pending.spooled == kPoints + 1);  // on disk, not delivered
+    CHECK(pending.held_in_spool == kPoints + 1);  // on disk, not delivered
     const auto st = client.async_logger().stats();
     CHECK(st.delivered == 0);
     CHECK(st.dropped_transient + st.rejected_by_server == 0);
@@ -241,7 +229,7 @@ TEST_CASE("unexpected answers: mlflowpp-sync acknowledges no record answered by 
   const std::string python = python_or_skip();
   if (python.empty()) return;
   FaultProxy proxy(python, testing::tracking_uri());
-  Scratch scratch;
+  support::TempDir scratch("itest-answers");
   auto direct = itest::fresh_client();
   const std::string exp = direct.create_experiment(testing::unique_name("itest-answers-sync-tool"));
   const std::string run_id = direct.create_run(exp).info.run_id;
@@ -254,7 +242,7 @@ TEST_CASE("unexpected answers: mlflowpp-sync acknowledges no record answered by 
     e.json = d::metric_json(itest::metric("loss", s * 0.5, testing::now_ms(), s));
     entities.push_back(std::move(e));
   }
-  const std::string folder = (scratch.path / "journals").string();
+  const std::string folder = (scratch.path() / "journals").string();
   fs::create_directories(folder);
   {
     d::FsyncPolicy never;
@@ -320,8 +308,8 @@ TEST_CASE("unexpected answers: https:// to the plain-HTTP server fails at once w
 TEST_CASE("unexpected answers: with an unwritable spool folder the memory-only path delivers everything",
           "[integration][answers]") {
   if (!testing::have_server()) return;
-  Scratch scratch;
-  const fs::path blocker = scratch.path / "a-file";
+  support::TempDir scratch("itest-answers");
+  const fs::path blocker = scratch.path() / "a-file";
   std::ofstream(blocker) << "x";
   auto o = testing::options();
   o.logger.spool.dir = (blocker / "spool").string();  // under a regular file: cannot be created

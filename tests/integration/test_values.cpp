@@ -14,6 +14,7 @@
 
 using mlflowpp::InvalidArgumentError;
 using mlflowpp::Metric;
+using mlflowpp::TimestampMs;
 
 namespace {
 
@@ -50,7 +51,7 @@ TEST_CASE("values: NaN, infinities and other doubles", "[integration][values]") 
   std::vector<Metric> batch;
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i < values.size() / 2) {
-      client.log_metric(id, "special", values[i], ts + static_cast<int64_t>(i), static_cast<int64_t>(i));
+      client.log_metric(id, "special", values[i], TimestampMs(ts + static_cast<int64_t>(i)), static_cast<int64_t>(i));
     } else {
       batch.push_back(
           itest::metric("special", values[i], ts + static_cast<int64_t>(i), static_cast<int64_t>(i)));
@@ -81,7 +82,7 @@ TEST_CASE("values: NaN, infinities and other doubles", "[integration][values]") 
   CHECK(h[2].value == -DBL_MAX);
 
   // NaN as the latest value of a key, through get_run.
-  client.log_metric(id, "only_nan", nan, ts, 0);
+  client.log_metric(id, "only_nan", nan, TimestampMs(ts), 0);
   auto latest = client.get_run(id).data.metric("only_nan");
   REQUIRE(latest.has_value());
   CHECK(std::isnan(latest->value));
@@ -107,7 +108,7 @@ TEST_CASE("values: extreme steps and exact timestamps", "[integration][values]")
                                 (int64_t{1} << 53) + 1};
   std::vector<Metric> batch;
   for (std::size_t i = 0; i < 6; ++i) {
-    client.log_metric(id, "sync_steps", static_cast<double>(i), timestamps[i], steps[i]);
+    client.log_metric(id, "sync_steps", static_cast<double>(i), TimestampMs(timestamps[i]), steps[i]);
     batch.push_back(itest::metric("batch_steps", static_cast<double>(i), timestamps[i], steps[i]));
   }
   client.log_batch(id, batch);
@@ -147,7 +148,7 @@ TEST_CASE("values: non-ASCII keys and keys with / . - space :", "[integration][v
       "with space", "with:colon", "a/b.c-d e:f_g", std::string(250, 'k'), "ключ/ü/é"};
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const auto& k = keys[i];
-    client.log_metric(id, k, 0.5 + static_cast<double>(i), ts, static_cast<int64_t>(i));
+    client.log_metric(id, k, 0.5 + static_cast<double>(i), TimestampMs(ts), static_cast<int64_t>(i));
     client.log_param(id, k, "param of " + k);
     client.set_tag(id, k, "tag of " + k);
   }

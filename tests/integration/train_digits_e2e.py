@@ -23,32 +23,20 @@ Prints one summary line and exits 0, or prints every difference and exits 1.
 import math
 import os
 import re
-import subprocess
 import sys
-import time
-import uuid
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import mlflowpp_readback as rb  # noqa: E402  (turns MLflow's telemetry off: before mlflow)
 
 EPOCHS = 5
 MIN_TEST_ACCURACY = 0.90
 REQUIRED_PARAMS = ("lr", "hidden", "batch_size", "epochs", "seed")
 REQUIRED_TAGS = ("model", "dataset", "framework")
-
-
-def tracking_uri():
-    for name in ("MLFLOWPP_TEST_TRACKING_URI", "MLFLOW_TRACKING_URI"):
-        value = os.environ.get(name, "")
-        if value:
-            return value
-    return ""
+PROG = "train_digits_e2e"
 
 
 def fail(lines):
-    for line in lines:
-        print(f"train_digits_e2e: {line}")
-    print(f"train_digits_e2e: FAILED ({len(lines)} problem(s))")
-    return 1
+    return rb.fail(PROG, lines)
 
 
 def main(argv):
@@ -56,39 +44,24 @@ def main(argv):
         print(f"usage: {argv[0]} /path/to/train_digits", file=sys.stderr)
         return 2
     binary = argv[1]
-    uri = tracking_uri()
+    uri = rb.tracking_uri()
     if not uri:
         return fail(["no tracking server: set MLFLOWPP_TEST_TRACKING_URI or MLFLOW_TRACKING_URI"])
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         return fail([f"not an executable file: {binary}"])
 
-    experiment = f"e2e-train-digits-{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}"
-    env = dict(os.environ)
-    env["MLFLOW_TRACKING_URI"] = uri
-    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
-        env.pop(name, None)
+    experiment = f"e2e-train-digits-{rb.unique_suffix()}"
     cmd = [binary, "--epochs", str(EPOCHS), "--experiment", experiment]
-    started = time.time()
-    try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    except subprocess.TimeoutExpired:
-        return fail([f"{' '.join(cmd)} did not finish within 600 s"])
-    elapsed = time.time() - started
-    stdout_lines = proc.stdout.splitlines()
-    if proc.returncode != 0:
-        return fail(
-            [f"{' '.join(cmd)} exited with {proc.returncode}"]
-            + [f"stdout: {line}" for line in stdout_lines[-20:]]
-            + [f"stderr: {line}" for line in proc.stderr.splitlines()[-20:]]
-        )
+    stdout_lines, elapsed, problems = rb.run_example(cmd, uri)
+    if problems:
+        return fail(problems)
     if not stdout_lines:
         return fail(["the program printed nothing"])
 
     # "data: 1797 samples from ... (train 1438, test 359), 45 steps per epoch"
-    m = re.search(r"(\d+) steps per epoch", stdout_lines[0])
-    if not m:
+    steps_per_epoch = rb.steps_per_epoch(stdout_lines[0])
+    if steps_per_epoch is None:
         return fail([f"first line does not give the steps per epoch: {stdout_lines[0]!r}"])
-    steps_per_epoch = int(m.group(1))
     m = re.fullmatch(r"run_id=([0-9A-Za-z]+)", stdout_lines[-1].strip())
     if not m:
         return fail([f"last line is not run_id=<id>: {stdout_lines[-1]!r}"])
@@ -168,14 +141,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
-        except (AttributeError, ValueError):
-            pass
-    try:
-        sys.exit(main(sys.argv))
-    except Exception as e:  # unreachable server, unknown run, ...
-        print(f"train_digits_e2e: ERROR {type(e).__name__}: {e}")
-        print("train_digits_e2e: FAILED")
-        sys.exit(1)
+    rb.main_wrapper(PROG, lambda: main(sys.argv), failed_line=True)

@@ -18,6 +18,7 @@
 #include "detail/rest/rest.hpp"
 #include "detail/spool/spool.hpp"
 #include "fake_transport.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace mlflowpp;
 using namespace mlflowpp::detail;
@@ -70,15 +71,6 @@ struct Errors {
     for (const auto& e : list) n += e.kind == k ? 1 : 0;
     return n;
   }
-};
-
-struct SpoolDir {
-  std::string path;
-  SpoolDir() {
-    char tmpl[] = "/tmp/mlflowpp-unit-answers-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~SpoolDir() { std::system(("chmod -R u+w '" + path + "'; rm -rf '" + path + "'").c_str()); }
 };
 
 template <typename F>
@@ -173,7 +165,7 @@ TEST_CASE("answers: a non-2xx page that is not MLflow's error shows status, type
   }
 }
 
-TEST_CASE("answers: TLS handshakes that cannot succeed are not retried; a reset during one is", "[answers]") {
+TEST_CASE("answers: TLS handshakes that cannot succeed are not retried, a reset during one is", "[answers]") {
   CHECK(is_permanent_tls_failure(35, "OpenSSL/3.0.15: error:0A00010B:SSL routines::wrong version number"));
   CHECK(is_permanent_tls_failure(35, "error:0A000102:SSL routines::unsupported protocol"));
   CHECK(is_permanent_tls_failure(35, "error:0A000410:SSL routines::sslv3 alert handshake failure"));
@@ -208,9 +200,9 @@ TEST_CASE(
     "[answers][logger]") {
   for (const Bad& bad : bad_answers()) {
     SECTION(bad.name) {
-      SpoolDir dir;
+      const support::TempDir dir("unit-answers");
       LoggerRig rig(
-          quick(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
+          quick(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.str());
       std::atomic<bool> fixed{false};
       std::atomic<int> batches_ok{0};
       rig.transport->set_handler([&](const HttpRequest& r) {
@@ -232,7 +224,7 @@ TEST_CASE(
       CHECK(rig.core->stats().delivered == 0);
       auto pending = rig.core->flush(milliseconds(50));
       CHECK_FALSE(pending.complete);
-      CHECK(pending.spooled == 600);
+      CHECK(pending.held_in_spool == 600);
       CHECK(errors.count(LogError::Kind::kHeld) <= 2);
       {
         std::lock_guard<std::mutex> lk(errors.mu);
@@ -295,8 +287,8 @@ TEST_CASE("answers: the memory-only path delivers a million points without stall
 TEST_CASE("answers: an unwritable spool folder falls back to memory and still delivers everything",
           "[answers][logger]") {
   // Root writes into any folder: a path through a regular file cannot be created by anyone.
-  SpoolDir dir;
-  const std::string blocked = dir.path + "/not-a-folder";
+  const support::TempDir dir("unit-answers");
+  const std::string blocked = dir.str() + "/not-a-folder";
   std::system(("touch '" + blocked + "'").c_str());
   LoggerOptions lo = quick();
   lo.max_buffered_bytes = 64 * 1024;

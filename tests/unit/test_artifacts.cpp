@@ -20,6 +20,7 @@
 #include "detail/artifacts/artifacts.hpp"
 #include "fake_transport.hpp"
 #include "mlflowpp/mlflowpp.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using mlflowpp::ArtifactOptions;
@@ -79,26 +80,13 @@ void spit(const fs::path& p, const std::string& data) {
   out << data;
 }
 
-/// A fresh directory, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "mlflowpp-unit-artifacts-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  /// Names in `dir` (not recursive), to see that no temporary file is left behind.
-  static std::vector<std::string> names(const fs::path& dir) {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
+/// Names in `dir` (not recursive), to see that no temporary file is left behind.
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 mlflowpp::ClientOptions quick_options() {
   auto o = testing::fake_options();
@@ -274,9 +262,9 @@ TEST_CASE("ArtifactOptions: defaults, environment and validation", "[artifacts]"
 // ---- the Client over the fake transport ------------------------------------------------------
 
 TEST_CASE("log_artifact streams the file in one PUT under the prefixed, encoded URL", "[artifacts]") {
-  TempDir tmp;
+  const support::TempDir tmp("unit-artifacts");
   const std::string data = random_bytes(100000, 1);
-  spit(tmp.path / "w ü.bin", data);
+  spit(tmp.path() / "w ü.bin", data);
   std::string received;
   Rig rig([&](const HttpRequest& r) {
     if (r.method == "PUT") received = read_all(r.upload);
@@ -285,7 +273,7 @@ TEST_CASE("log_artifact streams the file in one PUT under the prefixed, encoded 
   std::vector<mlflowpp::TransferProgress> seen;
   auto o = no_env();
   o.progress = [&](const mlflowpp::TransferProgress& p) { seen.push_back(p); };
-  rig.client.log_artifact(kRunId, (tmp.path / "w ü.bin").string(), "models/v 1", o);
+  rig.client.log_artifact(kRunId, (tmp.path() / "w ü.bin").string(), "models/v 1", o);
 
   const auto reqs = rig.artifact_requests();
   REQUIRE(reqs.size() == 1);
@@ -306,28 +294,29 @@ TEST_CASE("log_artifact streams the file in one PUT under the prefixed, encoded 
 }
 
 TEST_CASE("unsafe paths and missing files are refused before any request", "[artifacts]") {
-  TempDir tmp;
-  spit(tmp.path / "ok.txt", "x");
-  spit(tmp.path / "tree" / "bad#name.txt", "x");
+  const support::TempDir tmp("unit-artifacts");
+  spit(tmp.path() / "ok.txt", "x");
+  spit(tmp.path() / "tree" / "bad#name.txt", "x");
   Rig rig([](const HttpRequest&) { return testing::ok(); });
   auto& c = rig.client;
-  const std::string ok = (tmp.path / "ok.txt").string();
+  const std::string ok = (tmp.path() / "ok.txt").string();
   CHECK_THROWS_AS(c.log_artifact(kRunId, ok, "../escape", no_env()), InvalidArgumentError);
   CHECK_THROWS_AS(c.log_artifact(kRunId, ok, "/abs", no_env()), InvalidArgumentError);
   CHECK_THROWS_AS(c.log_artifact(kRunId, ok, "a\\b", no_env()), InvalidArgumentError);
   CHECK_THROWS_AS(c.log_artifact(kRunId, ok, "a#b", no_env()), InvalidArgumentError);
-  CHECK_THROWS_AS(c.log_artifact(kRunId, (tmp.path / "missing").string(), "", no_env()),
+  CHECK_THROWS_AS(c.log_artifact(kRunId, (tmp.path() / "missing").string(), "", no_env()),
                   InvalidArgumentError);
-  CHECK_THROWS_AS(c.log_artifact(kRunId, tmp.path.string(), "", no_env()),
+  CHECK_THROWS_AS(c.log_artifact(kRunId, tmp.path().string(), "", no_env()),
                   InvalidArgumentError);  // a directory
-  CHECK_THROWS_AS(c.log_artifacts(kRunId, (tmp.path / "tree").string(), "", no_env()), InvalidArgumentError);
+  CHECK_THROWS_AS(c.log_artifacts(kRunId, (tmp.path() / "tree").string(), "", no_env()),
+                  InvalidArgumentError);
   CHECK_THROWS_AS(c.log_artifacts(kRunId, ok, "", no_env()), InvalidArgumentError);  // not a directory
   CHECK_THROWS_AS(c.log_text(kRunId, "t", "dir/", no_env()), InvalidArgumentError);
   CHECK_THROWS_AS(c.log_text(kRunId, "t", "", no_env()), InvalidArgumentError);
   CHECK_THROWS_AS(c.log_dict(kRunId, "{not json", "x.json", no_env()), InvalidArgumentError);
   CHECK_THROWS_AS(c.list_artifacts(kRunId, "a//b"), InvalidArgumentError);
   CHECK_THROWS_AS(c.list_artifacts_recursive(kRunId, "../x"), InvalidArgumentError);
-  CHECK_THROWS_AS(c.download_artifacts(kRunId, "a/../../etc", tmp.path.string(), no_env()),
+  CHECK_THROWS_AS(c.download_artifacts(kRunId, "a/../../etc", tmp.path().string(), no_env()),
                   InvalidArgumentError);
   CHECK_THROWS_AS(c.download_artifacts(kRunId, "x", "", no_env()), InvalidArgumentError);
   CHECK_THROWS_AS(c.delete_artifacts(kRunId, "/"), InvalidArgumentError);
@@ -338,9 +327,9 @@ TEST_CASE("unsafe paths and missing files are refused before any request", "[art
 }
 
 TEST_CASE("a retried upload starts again from the first byte", "[artifacts]") {
-  TempDir tmp;
+  const support::TempDir tmp("unit-artifacts");
   const std::string data = random_bytes(50000, 2);
-  spit(tmp.path / "f.bin", data);
+  spit(tmp.path() / "f.bin", data);
   std::vector<std::string> bodies;
   int puts = 0;
   Rig rig([&](const HttpRequest& r) -> HttpResponse {
@@ -358,7 +347,7 @@ TEST_CASE("a retried upload starts again from the first byte", "[artifacts]") {
     bodies.push_back(read_all(r.upload));
     return testing::status(200, "");
   });
-  rig.client.log_artifact(kRunId, (tmp.path / "f.bin").string(), "", no_env());
+  rig.client.log_artifact(kRunId, (tmp.path() / "f.bin").string(), "", no_env());
   CHECK(puts == 3);
   REQUIRE(bodies.size() == 3);
   CHECK(bodies[0] == data.substr(0, 1000));
@@ -367,7 +356,7 @@ TEST_CASE("a retried upload starts again from the first byte", "[artifacts]") {
 }
 
 TEST_CASE("a download cut short is retried from an empty file, never a partial file", "[artifacts]") {
-  TempDir tmp;
+  const support::TempDir tmp("unit-artifacts");
   const std::string data = random_bytes(30000, 3);
   int gets = 0;
   Rig rig([&](const HttpRequest& r) -> HttpResponse {
@@ -380,15 +369,15 @@ TEST_CASE("a download cut short is retried from an empty file, never a partial f
     r.download->write(data.data(), n);
     return resp;
   });
-  const std::string local = rig.client.download_artifacts(kRunId, "d/f.bin", tmp.path.string(), no_env());
+  const std::string local = rig.client.download_artifacts(kRunId, "d/f.bin", tmp.path().string(), no_env());
   CHECK(gets == 2);
-  CHECK(local == (tmp.path / "d" / "f.bin").string());
+  CHECK(local == (tmp.path() / "d" / "f.bin").string());
   CHECK(slurp(local) == data);
-  CHECK(TempDir::names(tmp.path / "d") == std::vector<std::string>{"f.bin"});  // no temporary left
+  CHECK(names_in(tmp.path() / "d") == std::vector<std::string>{"f.bin"});  // no temporary left
 }
 
 TEST_CASE("a failed download leaves neither the file nor a temporary", "[artifacts]") {
-  TempDir tmp;
+  const support::TempDir tmp("unit-artifacts");
   SECTION("retries exhausted on a truncated body") {
     int gets = 0;
     Rig rig([&](const HttpRequest& r) -> HttpResponse {
@@ -401,7 +390,7 @@ TEST_CASE("a failed download leaves neither the file nor a temporary", "[artifac
     });
     auto err = [&] {
       try {
-        rig.client.download_artifacts(kRunId, "f.bin", tmp.path.string(), no_env());
+        rig.client.download_artifacts(kRunId, "f.bin", tmp.path().string(), no_env());
       } catch (const TransportError& e) {
         return std::string(e.what());
       }
@@ -416,7 +405,7 @@ TEST_CASE("a failed download leaves neither the file nor a temporary", "[artifac
       return testing::mlflow_error(404, "RESOURCE_DOES_NOT_EXIST", "No such artifact: 'f.bin'");
     });
     try {
-      rig.client.download_artifacts(kRunId, "f.bin", tmp.path.string(), no_env());
+      rig.client.download_artifacts(kRunId, "f.bin", tmp.path().string(), no_env());
       FAIL("no exception");
     } catch (const ServerError& e) {
       CHECK(e.is_not_found());
@@ -436,10 +425,10 @@ TEST_CASE("a failed download leaves neither the file nor a temporary", "[artifac
     o.progress = [](const mlflowpp::TransferProgress& p) {
       if (p.bytes_done > 0) throw std::runtime_error("cancelled by the user");
     };
-    CHECK_THROWS_WITH(rig.client.download_artifacts(kRunId, "f.bin", tmp.path.string(), o),
+    CHECK_THROWS_WITH(rig.client.download_artifacts(kRunId, "f.bin", tmp.path().string(), o),
                       "cancelled by the user");
   }
-  CHECK(TempDir::names(tmp.path).empty());
+  CHECK(names_in(tmp.path()).empty());
 }
 
 TEST_CASE("list_artifacts: full relative paths, sizes, sorted, and unsafe names from the server refused",
@@ -469,7 +458,7 @@ TEST_CASE("list_artifacts: full relative paths, sizes, sorted, and unsafe names 
 }
 
 TEST_CASE("download_artifacts of a directory: the tree, with its empty directories", "[artifacts]") {
-  TempDir tmp;
+  const support::TempDir tmp("unit-artifacts");
   const std::map<std::string, std::string> listings = {
       {"", R"({"files":[{"path":"a.txt","is_dir":false,"file_size":1},{"path":"d","is_dir":true}]})"},
       {"/d", R"({"files":[{"path":"b c.bin","is_dir":false,"file_size":3},{"path":"e","is_dir":true}]})"},
@@ -492,18 +481,18 @@ TEST_CASE("download_artifacts of a directory: the tree, with its empty directori
     r.download->write(it->second.data(), it->second.size());
     return resp;
   });
-  const auto dst = tmp.path / "out";
+  const auto dst = tmp.path() / "out";
   CHECK(rig.client.download_artifacts(kRunId, "", dst.string(), no_env()) == dst.string());
   CHECK(slurp(dst / "a.txt") == "A");
   CHECK(slurp(dst / "d" / "b c.bin") == "BCD");
   CHECK(fs::is_directory(dst / "d" / "e"));
   CHECK(fs::is_empty(dst / "d" / "e"));
   // A sub-directory lands under its own relative path.
-  const auto dst2 = tmp.path / "out2";
+  const auto dst2 = tmp.path() / "out2";
   CHECK(rig.client.download_artifacts(kRunId, "d", dst2.string(), no_env()) == (dst2 / "d").string());
   CHECK(slurp(dst2 / "d" / "b c.bin") == "BCD");
   // An empty directory is told from a file by its parent's listing.
-  const auto dst3 = tmp.path / "out3";
+  const auto dst3 = tmp.path() / "out3";
   CHECK(rig.client.download_artifacts(kRunId, "d/e", dst3.string(), no_env()) == (dst3 / "d" / "e").string());
   CHECK(fs::is_directory(dst3 / "d" / "e"));
 }
@@ -528,8 +517,8 @@ TEST_CASE("log_text and log_dict upload their bytes as given", "[artifacts]") {
 }
 
 TEST_CASE("log_artifacts: one PUT per file, sorted, empty directories reported as skipped", "[artifacts]") {
-  TempDir tmp;
-  const auto src = tmp.path / "src";
+  const support::TempDir tmp("unit-artifacts");
+  const auto src = tmp.path() / "src";
   spit(src / "top.txt", "T");
   spit(src / "a b" / "c+d.bin", "CD");
   spit(src / "ü" / "日本" / "x.csv", "1,2\n");
@@ -555,9 +544,9 @@ TEST_CASE("log_artifacts: one PUT per file, sorted, empty directories reported a
 }
 
 TEST_CASE("multipart upload: create, parts to presigned URLs without credentials, complete", "[artifacts]") {
-  TempDir tmp;
+  const support::TempDir tmp("unit-artifacts");
   const std::string data = random_bytes(10, 4);
-  spit(tmp.path / "big.bin", data);
+  spit(tmp.path() / "big.bin", data);
   std::vector<std::string> parts(3);
   std::string complete_body, create_body;
   std::vector<HttpRequest> part_requests;
@@ -589,7 +578,7 @@ TEST_CASE("multipart upload: create, parts to presigned URLs without credentials
   o.enable_proxy_multipart_upload = true;
   o.multipart_upload_minimum_file_size = 10;
   o.multipart_upload_chunk_size = 4;
-  rig.client.log_artifact(kRunId, (tmp.path / "big.bin").string(), "m dir", o);
+  rig.client.log_artifact(kRunId, (tmp.path() / "big.bin").string(), "m dir", o);
 
   CHECK(create_body == R"({"path":"big.bin","num_parts":3})");
   CHECK(parts[0] == data.substr(0, 4));
@@ -613,9 +602,9 @@ TEST_CASE("multipart upload: create, parts to presigned URLs without credentials
 
 TEST_CASE("multipart upload: 501 NOT_IMPLEMENTED falls back to one PUT, a failed part aborts",
           "[artifacts]") {
-  TempDir tmp;
+  const support::TempDir tmp("unit-artifacts");
   const std::string data = random_bytes(9, 5);
-  spit(tmp.path / "f.bin", data);
+  spit(tmp.path() / "f.bin", data);
   auto o = no_env();
   o.enable_proxy_multipart_upload = true;
   o.multipart_upload_minimum_file_size = 0;
@@ -630,7 +619,7 @@ TEST_CASE("multipart upload: 501 NOT_IMPLEMENTED falls back to one PUT, a failed
       if (r.method == "PUT") put_body = read_all(r.upload);
       return testing::status(200, "");
     });
-    rig.client.log_artifact(kRunId, (tmp.path / "f.bin").string(), "", o);
+    rig.client.log_artifact(kRunId, (tmp.path() / "f.bin").string(), "", o);
     const auto reqs = rig.artifact_requests();
     REQUIRE(reqs.size() == 2);
     CHECK(reqs[0].method == "POST");
@@ -649,7 +638,7 @@ TEST_CASE("multipart upload: 501 NOT_IMPLEMENTED falls back to one PUT, a failed
       if (r.method == "PUT") (void)read_all(r.upload);
       return testing::ok("{}");
     });
-    CHECK_THROWS_AS(rig.client.log_artifact(kRunId, (tmp.path / "f.bin").string(), "", o), ServerError);
+    CHECK_THROWS_AS(rig.client.log_artifact(kRunId, (tmp.path() / "f.bin").string(), "", o), ServerError);
     REQUIRE(seen.size() == 4);
     CHECK(seen[1] == "PUT https://s.test/1");
     CHECK(seen[2] == "PUT https://s.test/2");
@@ -662,10 +651,10 @@ TEST_CASE("multipart upload: 501 NOT_IMPLEMENTED falls back to one PUT, a failed
     });
     auto small = o;
     small.multipart_upload_minimum_file_size = 10;
-    rig.client.log_artifact(kRunId, (tmp.path / "f.bin").string(), "", small);
+    rig.client.log_artifact(kRunId, (tmp.path() / "f.bin").string(), "", small);
     auto off = o;
     off.enable_proxy_multipart_upload = false;
-    rig.client.log_artifact(kRunId, (tmp.path / "f.bin").string(), "", off);
+    rig.client.log_artifact(kRunId, (tmp.path() / "f.bin").string(), "", off);
     const auto reqs = rig.artifact_requests();
     REQUIRE(reqs.size() == 2);
     CHECK(reqs[0].method == "PUT");
@@ -692,9 +681,9 @@ TEST_CASE("a run whose artifact URI is on cloud storage is refused with a clear 
 // ---- a local (file:) root: the client shares the server's filesystem ---------------------------
 
 TEST_CASE("file: artifact roots are read and written directly, empty directories included", "[artifacts]") {
-  TempDir tmp;
-  const auto root = tmp.path / "server root" / "1" / kRunId / "artifacts";
-  const auto src = tmp.path / "src";
+  const support::TempDir tmp("unit-artifacts");
+  const auto root = tmp.path() / "server root" / "1" / kRunId / "artifacts";
+  const auto src = tmp.path() / "src";
   const std::string big = random_bytes(3 << 20, 6);
   spit(src / "big.bin", big);
   spit(src / "a b" / "ü.txt", "ü");
@@ -722,7 +711,7 @@ TEST_CASE("file: artifact roots are read and written directly, empty directories
                                           "up/big.bin=" + std::to_string(big.size()), "up/empty/",
                                           "up/empty/deeper/"});
 
-  const auto dst = tmp.path / "dst";
+  const auto dst = tmp.path() / "dst";
   rig.client.download_artifacts(kRunId, "up", dst.string(), o);
   CHECK(slurp(dst / "up" / "big.bin") == big);
   CHECK(slurp(dst / "up" / "a b" / "ü.txt") == "ü");

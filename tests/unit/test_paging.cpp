@@ -1,4 +1,4 @@
-// The "all pages" rule of the search_all_* helpers (src/detail/core/paging.hpp): base64 and the
+// The "all pages" rule of the search_all_* helpers (src/detail/rest/paging.hpp): base64 and the
 // offset token's decoding and re-encoding, then the algorithm over an in-memory server that
 // pages with offset tokens (MLflow's shapes) or opaque ones while entities are inserted and
 // deleted between page requests.
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "detail/core/paging.hpp"
+#include "detail/rest/paging.hpp"
 #include "mlflowpp/entities.hpp"
 #include "mlflowpp/error.hpp"
 
@@ -173,6 +173,7 @@ struct FakeServer {
     const auto json = paging::base64_decode(token);
     if (!json) throw std::runtime_error("not base64: " + token);
     std::smatch m;
+    std::string tail;  // outlives `m`, which points into it
     if (tokens == Tokens::kOffset) {
       static const std::regex re(R"(^\{"offset": (\d+)\}$)");
       if (!std::regex_match(*json, m, re)) throw std::runtime_error("bad token " + *json);
@@ -181,7 +182,7 @@ struct FakeServer {
       const std::string head = json->substr(0, std::min(json->size(), kLoggedModelsPrefix.size()));
       if (head != kLoggedModelsPrefix) throw std::runtime_error("token does not match the request: " + *json);
       static const std::regex digits(R"(^(\d+)\}$)");
-      const std::string tail = json->substr(kLoggedModelsPrefix.size());
+      tail = json->substr(kLoggedModelsPrefix.size());
       if (!std::regex_match(tail, m, digits)) throw std::runtime_error("bad token " + *json);
     }
     const int64_t offset = std::stoll(m[1].str());
@@ -404,7 +405,7 @@ TEST_CASE("paging: the rewind finds the continuation after deletions before the 
   CHECK(all_gone.sent[4].empty());  // offset 0: the first page again
 }
 
-TEST_CASE("paging: a page without identity is kept; a token answered with itself is refused", "[paging]") {
+TEST_CASE("paging: a page without identity is kept, and a token answered with itself is refused", "[paging]") {
   paging::PageWalker walker("", 10, "fake/search");
   REQUIRE(walker.next_request() == std::optional<std::string>(""));
   CHECK(walker.take({"a", "", "a", "", "b"}, "") == std::vector<std::size_t>{0, 1, 3, 4});

@@ -9,6 +9,8 @@
 #include <memory>
 #include <mlflowpp/mlflowpp.hpp>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "unit/fake_transport.hpp"
@@ -143,8 +145,13 @@ TEST_CASE("registry client: model version calls send the documented requests", "
   rig.on("GET /model-versions/get-download-uri", R"({"artifact_uri":"s3://b/p"})");
 
   auto& c = rig.client;
-  auto mv =
-      c.create_model_version("digits", "runs:/abc/model", "abc", {{"k", "v"}}, "http://l", "desc", "m-1");
+  mlflowpp::CreateModelVersionOptions mo;
+  mo.run_id = "abc";
+  mo.tags = {{"k", "v"}};
+  mo.run_link = "http://l";
+  mo.description = "desc";
+  mo.model_id = "m-1";
+  auto mv = c.create_model_version("digits", "runs:/abc/model", mo);
   CHECK(mv.version == "3");
   CHECK(c.create_model_version("digits", "s3://b/p").status == ModelVersionStatus::kReady);
   CHECK(c.get_model_version("digits", "3").name == "digits");
@@ -271,11 +278,9 @@ TEST_CASE("registry client: invalid arguments are refused before anything is sen
   refused([&] { c.set_model_version_tag("m", "1", "k", std::string(100001, 'v')); },
           "100001 characters, the limit is 100000");
   refused([&] { c.create_registered_model("m", {{"bad key!", "v"}}); }, "character '!' is not allowed");
-  refused(
-      [&] {
-        c.create_model_version("m", "s3://b/p", "", {{"k", std::string(100001, 'v')}});
-      },
-      "the limit is 100000");
+  mlflowpp::CreateModelVersionOptions long_tag;
+  long_tag.tags = {{"k", std::string(100001, 'v')}};
+  refused([&] { c.create_model_version("m", "s3://b/p", long_tag); }, "the limit is 100000");
   refused([&] { c.create_model_version("m", ""); }, "source must not be empty");
   // Searches.
   mlflowpp::SearchRegisteredModelsOptions so;
@@ -292,12 +297,16 @@ TEST_CASE("registry client: invalid arguments are refused before anything is sen
       "poll_interval must be positive");
   // Logged models.
   refused([&] { c.create_logged_model(""); }, "experiment_id must not be empty");
-  refused([&] { c.create_logged_model("1", "my.model"); }, "invalid logged model name 'my.model'");
-  refused(
-      [&] {
-        c.create_logged_model("1", "m", "", "", {{"a", "1"}, {"a", "2"}});
-      },
-      "param 'a' is given twice");
+  mlflowpp::CreateLoggedModelOptions dotted;
+  dotted.name = "my.model";
+  refused([&] { c.create_logged_model("1", dotted); }, "invalid logged model name 'my.model'");
+  mlflowpp::CreateLoggedModelOptions twice;
+  twice.name = "m";
+  twice.params = {{"a", "1"}, {"a", "2"}};
+  refused([&] { c.create_logged_model("1", twice); }, "param 'a' is given twice");
+  mlflowpp::CreateLoggedModelOptions empty_tag;
+  empty_tag.tags = {{"", "v"}};
+  refused([&] { c.create_logged_model("1", empty_tag); }, "tag key must not be empty");
   refused([&] { c.log_model_params("m-1", {{"", "1"}}); }, "key must not be empty");
   refused([&] { c.finalize_logged_model("m-1", LoggedModelStatus::kPending); }, "got LOGGED_MODEL_PENDING");
   refused([&] { c.finalize_logged_model("m-1", LoggedModelStatus::kUnspecified); }, "LOGGED_MODEL_READY or");
@@ -512,7 +521,13 @@ TEST_CASE("logged models client: requests, params in chunks of 100, tags and out
 
   std::vector<LoggedModelParam> params;
   for (int i = 0; i < 250; ++i) params.push_back({"p" + std::to_string(i), std::to_string(i)});
-  auto m = rig.client.create_logged_model("3", "net", "torchscript", "r1", params, {{"t", "1"}});
+  mlflowpp::CreateLoggedModelOptions co;
+  co.name = "net";
+  co.source_run_id = "r1";
+  co.tags = {{"t", "1"}};
+  co.params = params;
+  co.model_type = "torchscript";
+  auto m = rig.client.create_logged_model("3", co);
   CHECK(m.info.model_id == "m-1");
   CHECK(m.info.status == LoggedModelStatus::kPending);
   CHECK(rig.client.finalize_logged_model("m-1", LoggedModelStatus::kReady).info.status ==
@@ -574,4 +589,32 @@ TEST_CASE("logged models client: requests, params in chunks of 100, tags and out
   CHECK(reqs[10].url == kApi + "/runs/outputs");
   CHECK(reqs[10].body ==
         R"({"run_id":"r1","models":[{"model_id":"m-1","step":5},{"model_id":"m-2","step":0}]})");
+}
+
+namespace {
+
+// The positional forms of old, where a run id could land in `tags`' place or a model type in
+// `source_run_id`'s: they must no longer compile (the optional arguments are option structs).
+template <typename C, typename = void>
+struct mv_takes_positional_run_id : std::false_type {};
+template <typename C>
+struct mv_takes_positional_run_id<C, std::void_t<decltype(std::declval<C&>().create_model_version(
+                                         std::string(), std::string(), std::string()))>> : std::true_type {};
+template <typename C, typename = void>
+struct lm_takes_positional_name : std::false_type {};
+template <typename C>
+struct lm_takes_positional_name<
+    C, std::void_t<decltype(std::declval<C&>().create_logged_model(std::string(), std::string()))>>
+    : std::true_type {};
+
+}  // namespace
+
+TEST_CASE("registry client: create_model_version and create_logged_model take option structs",
+          "[registry][logged-models][unit][api]") {
+  STATIC_REQUIRE_FALSE(mv_takes_positional_run_id<Client>::value);
+  STATIC_REQUIRE_FALSE(lm_takes_positional_name<Client>::value);
+  STATIC_REQUIRE(std::is_aggregate_v<mlflowpp::CreateModelVersionOptions>);
+  STATIC_REQUIRE(std::is_aggregate_v<mlflowpp::CreateLoggedModelOptions>);
+  STATIC_REQUIRE_FALSE(std::is_convertible_v<std::string, mlflowpp::CreateModelVersionOptions>);
+  STATIC_REQUIRE_FALSE(std::is_convertible_v<std::string, mlflowpp::CreateLoggedModelOptions>);
 }

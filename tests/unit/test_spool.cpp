@@ -26,26 +26,12 @@
 #include "detail/spool/spool.hpp"
 #include "mlflowpp/entities.hpp"
 #include "mlflowpp/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace mlflowpp::detail;
 
 namespace {
-
-struct SpoolTempDir {
-  std::string path;
-  SpoolTempDir() {
-    std::string tmpl = "/tmp/mlflowpp-unit-spool-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~SpoolTempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  SpoolTempDir(const SpoolTempDir&) = delete;
-  SpoolTempDir& operator=(const SpoolTempDir&) = delete;
-};
 
 std::string random_payload(std::size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -115,8 +101,8 @@ TEST_CASE("spool: crc32c matches the standard check value", "[spool]") {
 }
 
 TEST_CASE("spool: round trip of records of every type, empty, binary and 1 MiB payloads", "[spool]") {
-  SpoolTempDir tmp;
-  const std::string dir = tmp.path + "/a/b/spool";
+  const support::TempDir tmp("unit-spool");
+  const std::string dir = tmp.str() + "/a/b/spool";
   std::vector<Written> written;
   std::string path;
   uint64_t total = kJournalHeaderSize;
@@ -189,11 +175,11 @@ TEST_CASE("spool: round trip of records of every type, empty, binary and 1 MiB p
 }
 
 TEST_CASE("spool: a torn last record at every cut position leaves exactly the intact prefix", "[spool]") {
-  SpoolTempDir tmp;
+  const support::TempDir tmp("unit-spool");
   std::string path;
   std::vector<uint64_t> starts;
   {
-    auto w = JournalWriter::create(tmp.path, no_sync());
+    auto w = JournalWriter::create(tmp.str(), no_sync());
     path = w.path();
     for (int i = 0; i < 5; ++i) {
       starts.push_back(w.size());
@@ -249,11 +235,11 @@ TEST_CASE("spool: a torn last record at every cut position leaves exactly the in
 }
 
 TEST_CASE("spool: every single bit flip is detected and ends the journal at the intact prefix", "[spool]") {
-  SpoolTempDir tmp;
+  const support::TempDir tmp("unit-spool");
   std::string path;
   std::vector<uint64_t> starts;
   {
-    auto w = JournalWriter::create(tmp.path, no_sync());
+    auto w = JournalWriter::create(tmp.str(), no_sync());
     path = w.path();
     for (int i = 0; i < 4; ++i) {
       starts.push_back(w.size());
@@ -309,8 +295,8 @@ TEST_CASE("spool: garbage after a valid prefix and hostile sizes are refused wit
 }
 
 TEST_CASE("spool: payloads over the 64 MiB cap are refused by the writer", "[spool]") {
-  SpoolTempDir tmp;
-  auto w = JournalWriter::create(tmp.path, no_sync());
+  const support::TempDir tmp("unit-spool");
+  auto w = JournalWriter::create(tmp.str(), no_sync());
   const uint64_t before = w.size();
   CHECK_THROWS_AS(w.append(RecordType::kLogBatch, std::string(kMaxRecordRawSize + 1, 'a')), mlflowpp::Error);
   CHECK(w.size() == before);
@@ -319,8 +305,8 @@ TEST_CASE("spool: payloads over the 64 MiB cap are refused by the writer", "[spo
 
 TEST_CASE("spool: a failed append (file size limit) leaves the journal at its last complete record",
           "[spool]") {
-  SpoolTempDir tmp;
-  auto w = JournalWriter::create(tmp.path, no_sync());
+  const support::TempDir tmp("unit-spool");
+  auto w = JournalWriter::create(tmp.str(), no_sync());
   w.append(RecordType::kLogBatch, "first");
   const uint64_t before = w.size();
   rlimit saved{};
@@ -349,8 +335,8 @@ TEST_CASE("spool: a failed append (file size limit) leaves the journal at its la
 }
 
 TEST_CASE("spool: ACK handling, the last valid ACK wins and invalid ones are ignored", "[spool]") {
-  SpoolTempDir tmp;
-  auto w = JournalWriter::create(tmp.path, no_sync());
+  const support::TempDir tmp("unit-spool");
+  auto w = JournalWriter::create(tmp.str(), no_sync());
   std::vector<uint64_t> starts;
   for (int i = 0; i < 4; ++i) {
     starts.push_back(w.size());
@@ -384,11 +370,11 @@ TEST_CASE("spool: ACK handling, the last valid ACK wins and invalid ones are ign
 
 TEST_CASE("spool: a live journal cannot be adopted, in this process or another, until its owner is gone",
           "[spool]") {
-  SpoolTempDir tmp;
+  const support::TempDir tmp("unit-spool");
   SECTION("same process: a separate open file description conflicts with the writer's lock") {
     std::string path;
     {
-      auto w = JournalWriter::create(tmp.path, no_sync());
+      auto w = JournalWriter::create(tmp.str(), no_sync());
       path = w.path();
       w.append(RecordType::kLogBatch, "x");
       CHECK_FALSE(try_adopt(path, no_sync()));
@@ -405,7 +391,7 @@ TEST_CASE("spool: a live journal cannot be adopted, in this process or another, 
   SECTION("another process holds the lock until it exits") {
     std::string path;
     {
-      auto w = JournalWriter::create(tmp.path, no_sync());
+      auto w = JournalWriter::create(tmp.str(), no_sync());
       path = w.path();
       w.append(RecordType::kUpdateRun, "{}");
     }
@@ -427,7 +413,7 @@ TEST_CASE("spool: a live journal cannot be adopted, in this process or another, 
     REQUIRE(::read(to_parent[0], &c, 1) == 1);
     REQUIRE(c == 'L');
     CHECK_FALSE(try_adopt(path, no_sync()));
-    CHECK(list_journals(tmp.path) == std::vector<std::string>{path});
+    CHECK(list_journals(tmp.str()) == std::vector<std::string>{path});
     REQUIRE(::write(to_child[1], "x", 1) == 1);
     int status = 0;
     REQUIRE(::waitpid(pid, &status, 0) == pid);
@@ -440,7 +426,7 @@ TEST_CASE("spool: a live journal cannot be adopted, in this process or another, 
     for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) ::close(fd);
   }
   SECTION("a forked child that abandons its inherited descriptor leaves the lock to the parent") {
-    auto w = JournalWriter::create(tmp.path, no_sync());
+    auto w = JournalWriter::create(tmp.str(), no_sync());
     const std::string path = w.path();
     int to_child[2], to_parent[2];
     REQUIRE(::pipe(to_child) == 0);
@@ -467,34 +453,34 @@ TEST_CASE("spool: a live journal cannot be adopted, in this process or another, 
 }
 
 TEST_CASE("spool: list_journals, directory_bytes and remove_journal", "[spool]") {
-  SpoolTempDir tmp;
-  CHECK(list_journals(tmp.path + "/missing").empty());
-  CHECK(directory_bytes(tmp.path + "/missing") == 0);
+  const support::TempDir tmp("unit-spool");
+  CHECK(list_journals(tmp.str() + "/missing").empty());
+  CHECK(directory_bytes(tmp.str() + "/missing") == 0);
   std::vector<std::string> paths;
   std::vector<JournalWriter> writers;
   uint64_t bytes = 0;
   for (int i = 0; i < 3; ++i) {
-    writers.push_back(JournalWriter::create(tmp.path, no_sync()));
+    writers.push_back(JournalWriter::create(tmp.str(), no_sync()));
     writers.back().append(RecordType::kLogBatch, std::string(1000 * (i + 1), 'm'));
     paths.push_back(writers.back().path());
     bytes += writers.back().size();
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // distinct start_ms
   }
-  write_file(tmp.path + "/unrelated.txt", "abc");
-  write_file(tmp.path + "/.x.tmp", "abcd");
-  CHECK(list_journals(tmp.path) == paths);  // oldest first, others ignored
-  CHECK(directory_bytes(tmp.path) == bytes + 3 + 4);
+  write_file(tmp.str() + "/unrelated.txt", "abc");
+  write_file(tmp.str() + "/.x.tmp", "abcd");
+  CHECK(list_journals(tmp.str()) == paths);  // oldest first, others ignored
+  CHECK(directory_bytes(tmp.str()) == bytes + 3 + 4);
   remove_journal(std::move(writers[1]));
-  CHECK(list_journals(tmp.path) == std::vector<std::string>{paths[0], paths[2]});
+  CHECK(list_journals(tmp.str()) == std::vector<std::string>{paths[0], paths[2]});
   CHECK_THROWS_AS(writers[1].append(RecordType::kLogBatch, "x"), mlflowpp::Error);
 }
 
 TEST_CASE("spool: fsync policies", "[spool]") {
-  SpoolTempDir tmp;
+  const support::TempDir tmp("unit-spool");
   FsyncPolicy p;
   p.every_records = 3;
   p.every = std::chrono::hours(1);
-  auto w = JournalWriter::create(tmp.path, p);
+  auto w = JournalWriter::create(tmp.str(), p);
   w.append(RecordType::kLogBatch, "a");
   w.append(RecordType::kAck, std::string(8, '\0'));
   CHECK(w.unsynced_records() == 2);
@@ -512,17 +498,17 @@ TEST_CASE("spool: fsync policies", "[spool]") {
 
   FsyncPolicy timed;
   timed.every = std::chrono::milliseconds(0);
-  auto t = JournalWriter::create(tmp.path, timed);
+  auto t = JournalWriter::create(tmp.str(), timed);
   t.append(RecordType::kLogBatch, "a");
   CHECK(t.unsynced_records() == 0);  // the interval (0) has elapsed
 
   FsyncPolicy every;
   every.mode = FsyncMode::kEveryRecord;
-  auto e = JournalWriter::create(tmp.path, every);
+  auto e = JournalWriter::create(tmp.str(), every);
   e.append(RecordType::kLogBatch, "a");
   CHECK(e.unsynced_records() == 0);
 
-  auto n = JournalWriter::create(tmp.path, no_sync());
+  auto n = JournalWriter::create(tmp.str(), no_sync());
   for (int i = 0; i < 100; ++i) n.append(RecordType::kUpdateRun, "a");
   n.sync_if_due();
   CHECK(n.unsynced_records() == 100);
@@ -560,12 +546,12 @@ TEST_CASE("spool: default_spool_dir follows the environment", "[spool]") {
 }
 
 TEST_CASE("spool: write throughput of 1000-point log-batch bodies (printed, not asserted)", "[spool]") {
-  SpoolTempDir tmp;
+  const support::TempDir tmp("unit-spool");
   std::mt19937 rng(42);
   std::vector<std::string> bodies;
   for (int i = 0; i < 16; ++i) bodies.push_back(log_batch_body(i * 200, rng));
   auto measure = [&](FsyncPolicy policy, int records, const char* label) {
-    auto w = JournalWriter::create(tmp.path, policy);
+    auto w = JournalWriter::create(tmp.str(), policy);
     uint64_t raw = 0;
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < records; ++i) {

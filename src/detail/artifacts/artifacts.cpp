@@ -17,6 +17,7 @@
 
 #include "detail/codec/json.hpp"
 #include "detail/codec/json_read.hpp"
+#include "detail/core/text.hpp"
 #include "detail/core/validation.hpp"
 #include "detail/rest/rest.hpp"
 #include "mlflowpp/error.hpp"
@@ -35,32 +36,6 @@ int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return c - 'A' + 10;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-bool starts_with(std::string_view s, std::string_view prefix) noexcept {
-  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
-}
-
-/// A short, printable rendering of a path for messages.
-std::string shown(std::string_view path) {
-  std::string out;
-  for (char c : path.substr(0, 200)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out.push_back(c);
-    }
-  }
-  if (path.size() > 200) out += "...";
-  return out;
 }
 
 std::string errno_text(int err) { return std::system_category().message(err); }
@@ -295,7 +270,7 @@ class ProxyRepo final : public ArtifactRepo {
         const std::string name = jsonread::get_string(f, "path");
         if (!is_safe_listed_name(name))
           throw ParseError(fmt::format("the server listed an unsafe artifact name '{}' under '{}'",
-                                       shown(name), shown(path)));
+                                       shown_path(name), shown_path(path)));
         info.path = join_artifact_path(path, name);
         jsonread::dom::element d;
         bool is_dir = false;
@@ -380,9 +355,9 @@ class ProxyRepo final : public ArtifactRepo {
     return rest_->send_with_retries(std::move(req), nullptr, /*idempotent=*/false);
   }
 
-  /// The multipart upload of MLflow's proxy (§4.3): create, PUT each part to its presigned
-  /// URL, complete (abort on failure). false when the server cannot do it (501, or the
-  /// message older servers send), so that the caller falls back to one PUT.
+  /// The multipart upload of MLflow's proxy (as the Python client's HttpArtifactRepository does it): create,
+  /// PUT each part to its presigned URL, complete (abort on failure). false when the server cannot do it
+  /// (501, or the message older servers send), so that the caller falls back to one PUT.
   bool try_multipart(const std::string& local_file, int64_t size, const std::string& path,
                      const ArtifactOptions& o) {
     const std::string dir(artifact_dirname(path));
@@ -576,8 +551,8 @@ class LocalRepo final : public ArtifactRepo {
       auto c = canon.begin();
       for (; r != canon_root.end(); ++r, ++c)
         if (c == canon.end() || *r != *c)
-          throw InvalidArgumentError(
-              fmt::format("artifact path '{}' resolves outside the artifact root {}", shown(path), root_));
+          throw InvalidArgumentError(fmt::format("artifact path '{}' resolves outside the artifact root {}",
+                                                 shown_path(path), root_));
     }
     return p;
   }
@@ -607,7 +582,7 @@ class LocalRepo final : public ArtifactRepo {
 std::optional<std::string> check_artifact_path(std::string_view what, std::string_view path,
                                                bool allow_empty) {
   auto fail = [&](std::string_view why) {
-    return fmt::format("{} '{}' is not a safe relative artifact path: {}", what, shown(path), why);
+    return fmt::format("{} '{}' is not a safe relative artifact path: {}", what, shown_path(path), why);
   };
   if (path.empty()) {
     if (allow_empty) return std::nullopt;
@@ -747,7 +722,7 @@ UrlParts split_url(std::string_view url) {
   UrlParts p;
   const auto colon = url.find(':');
   if (colon == std::string_view::npos) return p;
-  p.scheme = lower(url.substr(0, colon));
+  p.scheme = ascii_lower(url.substr(0, colon));
   std::string_view rest = url.substr(colon + 1);
   const auto qf = rest.find_first_of("?#");
   if (qf != std::string_view::npos) rest = rest.substr(0, qf);
@@ -774,7 +749,7 @@ ArtifactLocation resolve_artifact_location(std::string_view tracking_uri, std::s
   }
   const UrlParts a = split_url(artifact_uri);
   if (a.scheme == "file") {
-    if (!a.netloc.empty() && lower(a.netloc) != "localhost")
+    if (!a.netloc.empty() && ascii_lower(a.netloc) != "localhost")
       throw InvalidArgumentError(fmt::format(
           "artifact URI '{}': a file: URI on another host ('{}') cannot be reached", shown_uri, a.netloc));
     loc.kind = ArtifactLocation::Kind::kLocal;

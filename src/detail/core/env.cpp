@@ -2,22 +2,14 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
 
+#include "detail/core/text.hpp"
 #include "mlflowpp/error.hpp"
 
 namespace mlflowpp::detail {
-
-namespace {
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-}  // namespace
 
 std::optional<std::string> env(const char* name) {
   const char* v = std::getenv(name);
@@ -25,10 +17,15 @@ std::optional<std::string> env(const char* name) {
   return std::string(v);
 }
 
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? std::string() : std::string(v);
+}
+
 std::optional<bool> env_bool(const char* name) {
   auto v = env(name);
   if (!v) return std::nullopt;
-  auto s = lower(*v);
+  const std::string s = ascii_lower(*v);
   if (s == "true" || s == "1") return true;
   if (s == "false" || s == "0") return false;
   throw InvalidArgumentError(

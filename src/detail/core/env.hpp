@@ -8,6 +8,8 @@
 namespace mlflowpp::detail {
 
 std::optional<std::string> env(const char* name);
+/// The variable's value, or "" when it is unset (set and empty is "" too).
+std::string env_or_empty(const char* name);
 /// "true", "false", "1", "0" in any case (as the Python client's boolean variables).
 std::optional<bool> env_bool(const char* name);
 std::optional<double> env_number(const char* name, double min, double max);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "detail/core/text.hpp"
 #include "mlflowpp/error.hpp"
 
 namespace mlflowpp::detail {
@@ -20,14 +21,6 @@ std::size_t utf8_length(std::string_view s) noexcept {
 bool is_valid_utf8(std::string_view s) noexcept { return simdjson::validate_utf8(s.data(), s.size()); }
 
 namespace {
-
-std::string shown(std::string_view key) {
-  // Keys in messages: at most 80 characters, so a huge key does not flood a log.
-  if (key.size() <= 80) return std::string(key);
-  std::size_t n = 77;  // never cut a multi-byte character in two (the message stays UTF-8)
-  while (n > 0 && (static_cast<unsigned char>(key[n]) & 0xC0) == 0x80) --n;
-  return fmt::format("{}...", key.substr(0, n));
-}
 
 bool allowed_ascii(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '/' ||
@@ -110,6 +103,38 @@ void warn_once_if_seconds(std::string_view key, int64_t timestamp_ms) noexcept {
 
 void throw_if(const std::optional<std::string>& error) {
   if (error) throw InvalidArgumentError(*error);
+}
+
+std::optional<std::string> check_dataset_input(const DatasetInput& input) {
+  const Dataset& d = input.dataset;
+  if (d.name.empty() || d.digest.empty())
+    return std::string("log_inputs: every dataset needs a name and a digest");
+  struct Field {
+    const char* what;
+    const std::string& text;
+    std::size_t limit;
+  };
+  const Field fields[] = {{"name", d.name, kMaxDatasetNameLength},
+                          {"digest", d.digest, kMaxDatasetDigestLength},
+                          {"source", d.source, kMaxDatasetSourceLength},
+                          {"schema", d.schema, kMaxDatasetSchemaLength},
+                          {"profile", d.profile, kMaxDatasetProfileLength}};
+  for (const Field& f : fields) {
+    const std::size_t n = utf8_length(f.text);
+    if (n > f.limit)
+      return fmt::format("dataset '{}': {} is {} characters, the limit is {}", shown(d.name), f.what, n,
+                         f.limit);
+  }
+  for (const InputTag& t : input.tags) {
+    if (t.key.empty()) return fmt::format("dataset '{}': an input tag has an empty key", shown(d.name));
+    if (const std::size_t n = utf8_length(t.key); n > kMaxInputTagKeyLength)
+      return fmt::format("dataset '{}': input tag key '{}' is {} characters, the limit is {}", shown(d.name),
+                         shown(t.key), n, kMaxInputTagKeyLength);
+    if (const std::size_t n = utf8_length(t.value); n > kMaxInputTagValueLength)
+      return fmt::format("dataset '{}': input tag '{}' has a value of {} characters, the limit is {}",
+                         shown(d.name), shown(t.key), n, kMaxInputTagValueLength);
+  }
+  return std::nullopt;
 }
 
 }  // namespace mlflowpp::detail

@@ -9,13 +9,25 @@
 #include <string>
 #include <string_view>
 
+#include "mlflowpp/entities.hpp"
+
 namespace mlflowpp::detail {
 
 inline constexpr std::size_t kMaxEntityKeyLength = 250;
 inline constexpr std::size_t kMaxParamValueLength = 6000;
 inline constexpr std::size_t kMaxTagValueLength = 8000;
-inline constexpr std::size_t kMaxExperimentTagValueLength = 5000;
-inline constexpr std::size_t kMaxExperimentNameLength = 256;  // SQL column width
+// Checked against the pinned MLflow 3.18 (mlflow/utils/validation.py and the SQL schema).
+inline constexpr std::size_t kMaxExperimentTagValueLength = 20000;  // since 3.16 (migration 17e22815139b)
+// validation.py allows 500, but the experiments.name column is VARCHAR(256): PostgreSQL
+// and MySQL servers refuse longer names, so the SDK does too.
+inline constexpr std::size_t kMaxExperimentNameLength = 256;
+inline constexpr std::size_t kMaxDatasetNameLength = 500;
+inline constexpr std::size_t kMaxDatasetDigestLength = 36;
+inline constexpr std::size_t kMaxDatasetSourceLength = 65535;      // TEXT column
+inline constexpr std::size_t kMaxDatasetSchemaLength = 1048575;    // MEDIUMTEXT-ish column
+inline constexpr std::size_t kMaxDatasetProfileLength = 16777215;  // MEDIUMTEXT column
+inline constexpr std::size_t kMaxInputTagKeyLength = 255;
+inline constexpr std::size_t kMaxInputTagValueLength = 500;
 inline constexpr std::size_t kMaxMetricsPerBatch = 1000;
 inline constexpr std::size_t kMaxParamsPerBatch = 100;
 inline constexpr std::size_t kMaxTagsPerBatch = 100;
@@ -31,6 +43,9 @@ std::optional<std::string> check_key(std::string_view what, std::string_view key
 std::optional<std::string> check_value(std::string_view what, std::string_view key, std::string_view value,
                                        std::size_t max_length);
 std::optional<std::string> check_timestamp(std::string_view key, int64_t timestamp_ms);
+/// A dataset input of log-inputs: name and digest present; name, digest, source, schema,
+/// profile and the input tags' keys and values within MLflow's limits.
+std::optional<std::string> check_dataset_input(const DatasetInput& input);
 
 /// True for a timestamp that is far more likely seconds than milliseconds since the epoch
 /// (1e9 ≤ t < 1e11: in seconds, 2001 to 5138; in milliseconds, January to March 1970...1973).

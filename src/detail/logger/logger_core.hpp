@@ -4,13 +4,62 @@
 // with a fake Transport and an injected clock.
 //
 // Two threads per logger:
-//  * the assembler drains the in-memory ring, validates, batches each run's items into
-//    log-batch bodies within every limit, and appends each request (and each run event:
-//    started, ended, created offline) to the spool journal before queueing it for sending;
-//    it never touches the network, so the ring keeps draining during an outage;
-//  * the sender delivers the queued requests in order (replaying them from the journal
-//    when their bodies were released from memory), acknowledges them in the journal, and
-//    at start replays the journals of dead processes that logged to the same server.
+//  * the assembler (assembler.cpp) takes the in-memory ring (ring.hpp), validates, batches
+//    each run's items into log-batch bodies within every limit, and appends each request
+//    (and each run event: started, ended, created offline) to the spool journal before
+//    queueing it in the pipe for the sender; it never touches the network, so the ring
+//    keeps draining during an outage;
+//  * the sender (sender.cpp) delivers the pipe's entries in order (reading them back from
+//    the journal when their bodies were released from memory), acknowledges them in the
+//    journal, rotates it, and at start replays the journals of dead processes that logged to
+//    the same server.
+// Every item's fate is recorded by Accounting (accounting.hpp), every error reported by the
+// Reporter (report.hpp); what the logger knows about runs is in the RunTable (run_table.hpp).
+// logger_core.cpp: construction, the run events, flush, shutdown, stats.
+//
+// ---- Lock order ----------------------------------------------------------------------------
+// Four mutexes. A thread holds at most one of the first two, and takes a leaf only last:
+//
+//     pipe_mu_  ──may then take──>  RunTable::mu_  (leaf)
+//               ──may then take──>  Reporter::mu_  (leaf)
+//     Ring::mu_   alone: never held together with any other lock of the logger
+//
+//  * pipe_mu_ (below) guards the pipe between the assembler and the sender: outbox_,
+//    buffered_bytes_, unjournaled_, journal_, spool_broken_, cap_reported_,
+//    assembler_done_, sender_done_. Holding it, a thread may read or update runs (ids, end
+//    states, counts through Accounting::record) and Reporter::report_later(); it never takes
+//    Ring::mu_, never calls the network, the error callback or Reporter::report().
+//  * Ring::mu_ (ring.hpp) guards the ring and the flush sequence; it lives inside Ring's
+//    member functions, which call nothing outside the ring while holding it. So a thread
+//    that holds pipe_mu_ first lets it go before it tells the ring that entries completed.
+//  * RunTable::mu_ and Reporter::mu_ are leaves: nothing else is locked under them, and the
+//    error callback runs with no lock of the logger held.
+//  Atomics, read and written without a lock: abort_, outage_, outage_since_ms_, and
+//  Accounting's counters.
+//
+// ---- Condition variables (each is used with one mutex only) -------------------------------
+//  Ring::mu_:
+//   * Ring::cv_worker_: the assembler waits in Ring::take() for the wake threshold, a flush,
+//     stop, or max_batch_delay. Notified by producers (threshold reached, ring full, a run
+//     event), Ring::wait_flushed() and Ring::stop().
+//   * Ring::cv_space_: producers wait for room (kBlock: once per stall, up to block_timeout;
+//     run events: up to 10 s). Notified by Ring::take() after it empties the ring, by stop()
+//     and by wake_all() at abort.
+//   * Ring::cv_done_: flushers wait in Ring::wait_flushed() for the sequence to complete;
+//     shutdown polls it (wait_done_for, 50 ms). Notified by complete_through() (the sender,
+//     after an entry that completes a round), notify_done() (the sender when it ends) and
+//     close() (shutdown).
+//  pipe_mu_:
+//   * cv_sender_: the sender waits for an entry, the assembler's end, or abort. Notified by
+//     the assembler after each submit() — and, in submit(), before it waits on
+//     cv_pipe_space_, so that the sender hears of the entries of this round already queued
+//     (else each waits for the other: a lost wake-up) — when the assembler ends, and by
+//     shutdown at abort.
+//   * cv_pipe_space_: the assembler waits for memory (no working spool: the in-memory
+//     buffer is full). Notified by the sender after each entry it finishes, and at abort.
+//   * cv_sleep_: the sender's waits between retries. Notified at abort.
+//  At abort, shutdown sets abort_, then locks and unlocks pipe_mu_ before notifying the
+//  pipe's condition variables, so that no waiter can miss it between its check and its wait.
 
 #include <atomic>
 #include <chrono>
@@ -20,14 +69,15 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "detail/logger/accounting.hpp"
+#include "detail/logger/report.hpp"
+#include "detail/logger/ring.hpp"
+#include "detail/logger/run_table.hpp"
 #include "mlflowpp/entities.hpp"
 #include "mlflowpp/logging.hpp"
 #include "mlflowpp/options.hpp"
@@ -37,6 +87,7 @@ namespace mlflowpp::detail {
 class TrackingStore;
 class JournalWriter;
 class Deliverer;
+struct FsyncPolicy;
 
 struct LoggerDeps {
   std::shared_ptr<TrackingStore> store;
@@ -57,31 +108,6 @@ struct LoggerDeps {
 /// never part of it), so that a process only adopts journals meant for its own server.
 std::string spool_dir_for(const std::string& spool_root, const std::string& tracking_uri_without_credentials,
                           const std::string& workspace);
-
-enum class ItemKind : unsigned char {
-  kMetric,
-  kParam,
-  kTag,
-  kRunStarted,  // control: an ActiveRun began (journal only)
-  kEndRun,      // control: runs/update after the run's data (step = RunStatus, timestamp = end)
-  kCreateRun,   // control: an offline start (text = CREATE_RUN payload)
-};
-
-struct Item {
-  ItemKind kind = ItemKind::kMetric;
-  uint32_t run = 0;
-  int64_t timestamp = 0;
-  int64_t step = 0;
-  double value = 0.0;
-  std::string key;
-  std::string text;  // param or tag value; control payload
-};
-
-/// How a run's end (queued by end_run) turned out.
-struct RunEndState {
-  enum class Kind { kNone, kPending, kDelivered, kSpooled, kFailed } kind = Kind::kNone;
-  std::string error;
-};
 
 class LoggerCore {
  public:
@@ -126,6 +152,7 @@ class LoggerCore {
   }
 
  private:
+  /// One request (or run event) in the pipe, in the order it is to be delivered.
   enum class EntryKind : unsigned char { kLogBatch, kUpdateRun, kCreateRun, kRunStarted, kMarker };
   struct Entry {
     EntryKind kind = EntryKind::kMarker;
@@ -135,90 +162,70 @@ class LoggerCore {
     uint64_t completes_through = 0;  // sequence number accounted once it is done (0: none)
     int64_t offset = -1;             // in the journal; -1 when not written there
     std::string body;                // empty once released from memory (then read back)
+    /// Counts in unjournaled_: a request to send that only memory holds.
+    bool memory_only() const noexcept {
+      return offset < 0 && kind != EntryKind::kMarker && kind != EntryKind::kRunStarted;
+    }
   };
 
-  bool enqueue_control(ItemKind kind, uint32_t run, int64_t step, int64_t timestamp,
-                       std::string text) noexcept;
+  // assembler.cpp
   void run_assembler() noexcept;
-  void run_sender() noexcept;
   std::vector<Entry> assemble(std::vector<Item>& items, std::size_t n, uint64_t seq_end);
+  /// A round whose items could not be assembled (out of memory): they are dropped, counted.
+  std::vector<Entry> lose_round(const std::vector<Item>& items, std::size_t n, uint64_t seq_end,
+                                const char* why);
   void submit(std::vector<Entry>& entries);
+  void write_ahead_locked(Entry& e);
   bool ensure_journal_locked();
   void spool_failed_locked(const std::string& why);
+  void sync_journal_if_due();
+
+  // sender.cpp
+  void run_sender() noexcept;
   /// Delivers `e`; false when it could not be finished (aborted at shutdown).
   bool deliver(Entry& e, Deliverer& deliverer);
+  bool deliver_create_run(const Entry& e, Deliverer& deliverer);
   bool load_body(Entry& e);
-  void finish_front_locked();
+  /// Pops the delivered front entry, acknowledges it in the journal (rotating a large
+  /// journal once everything is delivered); returns the sequence number it completes.
+  uint64_t finish_front_locked();
+  void rotate_journal_locked();
   void adopt_orphans(Deliverer& deliverer);
-  void count_run(uint32_t run, uint64_t delivered, uint64_t rejected, uint64_t dropped) noexcept;
-  void set_end_state(uint32_t run, RunEndState state);
-  void report(LogError error);
-  void report_deferred();
-  FlushResult result(bool complete, uint64_t pending) const noexcept;
-  FlushResult forked_result() const noexcept;
   bool interruptible_sleep(std::chrono::milliseconds d);
   void set_outage(bool unreachable);
 
-  LoggerDeps deps_;
+  // logger_core.cpp
+  /// The journals' fsync policy (LoggerOptions::spool).
+  FsyncPolicy fsync_policy() const;
+  bool wait_for_delivery(std::chrono::steady_clock::time_point until);
+  void abort_threads();
+  FlushResult result(bool complete, uint64_t pending) const noexcept;
+  FlushResult forked_result() const noexcept;
+
+  LoggerDeps deps_;  // options normalized by the constructor
   const uint64_t fork_generation_;
+  RunTable runs_;
+  Accounting accounting_{runs_};
+  Reporter reporter_;
+  Ring ring_;
 
-  // Ring state, guarded by mu_.
-  mutable std::mutex mu_;
-  std::condition_variable cv_worker_;  // assembler waits for items / flush / stop
-  std::condition_variable cv_space_;   // producers wait for room
-  std::condition_variable cv_done_;    // flushers wait for completed_
-  std::vector<Item> ring_;
-  std::size_t head_ = 0, count_ = 0;
-  uint64_t seq_ = 0;        // ring entries accepted (items and run events)
-  uint64_t enqueued_ = 0;   // items accepted
-  uint64_t completed_ = 0;  // ring entries fully accounted for (in order)
-  uint64_t dropped_queue_full_ = 0;
-  uint64_t reported_queue_full_ = 0;
-  uint64_t high_water_ = 0;
-  uint64_t dropped_after_stop_ = 0;
-  bool flush_requested_ = false;
-  bool stalled_ = false;     // a kBlock wait timed out; cleared when the assembler drains
-  bool assembling_ = false;  // items taken from the ring and not yet submitted
-  bool stop_ = false;
-  bool threads_done_ = false;
-
-  // Between the assembler and the sender, guarded by pmu_.
-  mutable std::mutex pmu_;
-  std::condition_variable cv_sender_;      // sender waits for entries
-  std::condition_variable cv_pipe_space_;  // assembler waits for memory (no spool)
-  std::condition_variable cv_sleep_;       // sender's retry waits (interrupted by abort)
+  // The pipe between the assembler and the sender, guarded by pipe_mu_.
+  mutable std::mutex pipe_mu_;
+  std::condition_variable cv_sender_;      // the sender waits for entries
+  std::condition_variable cv_pipe_space_;  // the assembler waits for memory (no spool)
+  std::condition_variable cv_sleep_;       // the sender's retry waits (interrupted by abort)
   std::deque<Entry> outbox_;
   std::size_t buffered_bytes_ = 0;
-  uint64_t unjournaled_ = 0;  // entries in outbox_ not in the journal (markers excluded)
+  uint64_t unjournaled_ = 0;  // entries in outbox_ that are memory_only()
   std::unique_ptr<JournalWriter> journal_;
   bool spool_broken_ = false;
-  std::vector<LogError> deferred_;  // reports raised under pmu_, delivered after
   bool cap_reported_ = false;
   bool assembler_done_ = false;
   bool sender_done_ = false;
 
-  // Runs, guarded by runs_mu_.
-  mutable std::mutex runs_mu_;
-  std::vector<std::string> run_ids_;  // by handle (an offline run's real id once known)
-  std::unordered_map<std::string, uint32_t> run_index_;
-  std::vector<RunLogStats> run_counts_;             // by handle
-  std::vector<RunEndState> run_end_;                // by handle
-  std::unordered_set<uint32_t> live_runs_;          // started, not ended (journal rotation, crash rule)
-  std::unordered_set<uint32_t> unresolvable_runs_;  // offline runs the server refused to create
-  std::unordered_map<uint32_t, std::string> offline_payloads_;  // CREATE_RUN payloads (journal rotation)
-
-  // Counters.
-  std::atomic<uint64_t> delivered_{0}, rejected_invalid_{0}, rejected_by_server_{0}, dropped_transient_{0},
-      dropped_shutdown_{0}, dropped_spool_full_{0}, spooled_{0}, left_in_spool_{0}, replayed_{0},
-      requests_{0}, retries_{0};
-  std::atomic<uint64_t> dropped_after_fork_{0};
   std::atomic<bool> abort_{false};
   std::atomic<bool> outage_{false};
   std::atomic<int64_t> outage_since_ms_{0};  // steady clock
-
-  std::mutex callback_mu_;
-  ErrorCallback callback_;
-  std::atomic<uint64_t> stderr_reports_{0};
 
   std::thread assembler_, sender_;
   std::once_flag shutdown_once_;

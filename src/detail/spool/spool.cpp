@@ -22,6 +22,9 @@
 #include <system_error>
 #include <utility>
 
+#include "detail/core/clock.hpp"
+#include "detail/core/env.hpp"
+#include "detail/core/text.hpp"
 #include "mlflowpp/error.hpp"
 
 namespace mlflowpp::detail {
@@ -142,21 +145,6 @@ void fsync_dir(const std::string& dir) noexcept {
   if (fd < 0) return;
   (void)::fsync(fd);
   ::close(fd);
-}
-
-bool ends_with(std::string_view s, std::string_view suffix) noexcept {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-int64_t now_ms() noexcept {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
 }
 
 }  // namespace

@@ -17,6 +17,17 @@ void write_kv_array(JsonWriter& w, std::string_view name, const List& items) {
   w.end_array();
 }
 
+/// The `order_by` array and `page_token` of a search request (each only when given).
+void write_order_and_page(JsonWriter& w, const std::vector<std::string>& order_by,
+                          const std::string& page_token) {
+  if (!order_by.empty()) {
+    w.key("order_by").begin_array();
+    for (const auto& s : order_by) w.value(s);
+    w.end_array();
+  }
+  if (!page_token.empty()) w.key("page_token").value(page_token);
+}
+
 class RestStore final : public TrackingStore {
  public:
   explicit RestStore(std::shared_ptr<RestClient> rest) : rest_(std::move(rest)) {}
@@ -51,12 +62,7 @@ class RestStore final : public TrackingStore {
     w.begin_object().key("max_results").value(o.max_results);
     w.key("view_type").value(to_string(o.view_type));
     if (!o.filter_string.empty()) w.key("filter").value(o.filter_string);
-    if (!o.order_by.empty()) {
-      w.key("order_by").begin_array();
-      for (const auto& s : o.order_by) w.value(s);
-      w.end_array();
-    }
-    if (!o.page_token.empty()) w.key("page_token").value(o.page_token);
+    write_order_and_page(w, o.order_by, o.page_token);
     w.end_object();
     return parse_search_experiments(rest_->call("POST", "/mlflow/experiments/search", w.take()));
   }
@@ -138,12 +144,7 @@ class RestStore final : public TrackingStore {
     if (!o.filter_string.empty()) w.key("filter").value(o.filter_string);
     w.key("run_view_type").value(to_string(o.run_view_type));
     w.key("max_results").value(o.max_results);
-    if (!o.order_by.empty()) {
-      w.key("order_by").begin_array();
-      for (const auto& s : o.order_by) w.value(s);
-      w.end_array();
-    }
-    if (!o.page_token.empty()) w.key("page_token").value(o.page_token);
+    write_order_and_page(w, o.order_by, o.page_token);
     w.end_object();
     return parse_search_runs(rest_->call("POST", "/mlflow/runs/search", w.take()));
   }

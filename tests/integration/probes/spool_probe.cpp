@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   // Every item in the journal (written ahead of sending): a crash now loses nothing.
   auto& logger = client.async_logger();
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (logger.stats().spooled < static_cast<uint64_t>(points) + 2 &&
+  while (logger.stats().written_ahead < static_cast<uint64_t>(points) + 2 &&
          std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::printf("READY %lld\n", static_cast<long long>(base + points - 1));

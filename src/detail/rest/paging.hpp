@@ -1,6 +1,7 @@
 #pragma once
 // "All pages" of a paged search (Client::search_all_*) that returns each entity once while
-// writers race with the listing.
+// writers race with the listing. In the rest room: page tokens are MLflow's REST API's, and
+// reading them needs the codec (core may not include it).
 //
 // MLflow's SQL stores page with OFFSET: a next_page_token is base64 of a JSON object with an
 // integer "offset" ({"offset": N} for runs, experiments and the registry; logged models add

@@ -1,6 +1,6 @@
 // The non-template parts of the "all pages" rule (see paging.hpp): base64, the offset
 // token's decoding and re-encoding, and PageWalker's decisions.
-#include "detail/core/paging.hpp"
+#include "detail/rest/paging.hpp"
 
 #include <fmt/format.h>
 #include <simdjson.h>
