@@ -30,8 +30,7 @@ class ActiveRun;
 class AsyncLogger;
 
 namespace detail {
-class TrackingStore;
-class Transport;
+struct ClientAccess;  // the library's own door (src/api/client_access.hpp); not API
 }  // namespace detail
 
 /// Thread-safe MLflow tracking client (copyable handle; copies share state).
@@ -42,8 +41,6 @@ class Client {
   explicit Client(ClientOptions options);
   /// `Client(ClientOptions::from_env())`.
   static Client from_env();
-  /// For tests and custom stacks: a client over another transport (see src/detail).
-  Client(ClientOptions options, std::shared_ptr<detail::Transport> transport);
   ~Client();
   Client(const Client&);
   Client& operator=(const Client&);
@@ -157,9 +154,6 @@ class Client {
 
   /// The client's background batching logger (started on first use).
   AsyncLogger& async_logger();
-
-  /// The tracking store behind this client (internal seam; not part of the stable API).
-  detail::TrackingStore& store();
 
   // ---- model registry ----------------------------------------------------------------
   //
@@ -451,8 +445,10 @@ class Client {
   ActiveRun start_offline(const StartRunOptions& o, const std::string& env_name, const std::string& env_id,
                           std::vector<RunTag> tags, const std::string& why);
   struct Impl;
+  explicit Client(std::shared_ptr<Impl> impl) noexcept;
   std::shared_ptr<Impl> impl_;
   friend class ActiveRun;
+  friend struct detail::ClientAccess;
 };
 
 }  // namespace mlflowpp

@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 
+#include "api/client_access.hpp"
 #include "api/client_impl.hpp"
 #include "api/context.hpp"
 #include "api/logger_access.hpp"
@@ -47,17 +48,22 @@ void check_max_results(int64_t v, int64_t max, const char* what) {
 
 }  // namespace
 
-Client::Client(ClientOptions options) : Client(options, nullptr) {}
+Client::Client(ClientOptions options) : Client(detail::ClientAccess::make(std::move(options), nullptr)) {}
 
-Client::Client(ClientOptions options, std::shared_ptr<detail::Transport> transport)
-    : impl_(std::make_shared<Impl>()) {
-  detail::TrackingStack stack = detail::make_tracking_stack(std::move(options), std::move(transport));
-  impl_->options = std::move(stack.options);
-  impl_->transport = std::move(stack.transport);
-  impl_->rest = std::move(stack.rest);
-  impl_->store = std::move(stack.store);
-  impl_->registry = detail::make_rest_registry_store(impl_->rest);
+Client::Client(std::shared_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+
+Client detail::ClientAccess::make(ClientOptions options, std::shared_ptr<Transport> transport) {
+  auto impl = std::make_shared<Client::Impl>();
+  TrackingStack stack = make_tracking_stack(std::move(options), std::move(transport));
+  impl->options = std::move(stack.options);
+  impl->transport = std::move(stack.transport);
+  impl->rest = std::move(stack.rest);
+  impl->store = std::move(stack.store);
+  impl->registry = make_rest_registry_store(impl->rest);
+  return Client(std::move(impl));
 }
+
+detail::TrackingStore& detail::ClientAccess::store(Client& client) { return *client.impl_->store; }
 
 Client Client::from_env() { return Client(ClientOptions::from_env()); }
 
@@ -69,7 +75,6 @@ Client& Client::operator=(Client&&) noexcept = default;
 
 const ClientOptions& Client::options() const noexcept { return impl_->options; }
 const std::string& Client::tracking_uri() const noexcept { return impl_->options.tracking_uri; }
-detail::TrackingStore& Client::store() { return *impl_->store; }
 
 // ---- experiments
 
@@ -84,15 +89,15 @@ std::string Client::create_experiment(const std::string& name, const std::string
     detail::throw_if(
         detail::check_value("experiment tag", t.key, t.value, detail::kMaxExperimentTagValueLength));
   }
-  return store().create_experiment(name, artifact_location, tags);
+  return impl_->store->create_experiment(name, artifact_location, tags);
 }
 
 Experiment Client::get_experiment(const std::string& experiment_id) {
-  return store().get_experiment(experiment_id);
+  return impl_->store->get_experiment(experiment_id);
 }
 
 std::optional<Experiment> Client::get_experiment_by_name(const std::string& name) {
-  return store().get_experiment_by_name(name);
+  return impl_->store->get_experiment_by_name(name);
 }
 
 std::string Client::get_or_create_experiment(const std::string& name) {
@@ -116,7 +121,7 @@ std::string Client::get_or_create_experiment(const std::string& name) {
 
 PagedList<Experiment> Client::search_experiments(const SearchExperimentsOptions& options) {
   check_max_results(options.max_results, 50000, "search_experiments");
-  return store().search_experiments(options);
+  return impl_->store->search_experiments(options);
 }
 
 std::vector<Experiment> Client::search_all_experiments(SearchExperimentsOptions options) {
@@ -132,20 +137,22 @@ std::vector<Experiment> Client::search_all_experiments(SearchExperimentsOptions 
 
 void Client::rename_experiment(const std::string& experiment_id, const std::string& new_name) {
   if (new_name.empty()) throw InvalidArgumentError("new experiment name must not be empty");
-  store().rename_experiment(experiment_id, new_name);
+  impl_->store->rename_experiment(experiment_id, new_name);
 }
-void Client::delete_experiment(const std::string& experiment_id) { store().delete_experiment(experiment_id); }
+void Client::delete_experiment(const std::string& experiment_id) {
+  impl_->store->delete_experiment(experiment_id);
+}
 void Client::restore_experiment(const std::string& experiment_id) {
-  store().restore_experiment(experiment_id);
+  impl_->store->restore_experiment(experiment_id);
 }
 void Client::set_experiment_tag(const std::string& experiment_id, const std::string& key,
                                 const std::string& value) {
   detail::throw_if(detail::check_key("experiment tag", key));
   detail::throw_if(detail::check_value("experiment tag", key, value, detail::kMaxExperimentTagValueLength));
-  store().set_experiment_tag(experiment_id, key, value);
+  impl_->store->set_experiment_tag(experiment_id, key, value);
 }
 void Client::delete_experiment_tag(const std::string& experiment_id, const std::string& key) {
-  store().delete_experiment_tag(experiment_id, key);
+  impl_->store->delete_experiment_tag(experiment_id, key);
 }
 
 // ---- runs
@@ -158,28 +165,28 @@ Run Client::create_run(const std::string& experiment_id, const CreateRunOptions&
   std::string user;
   for (const auto& t : options.tags)
     if (t.key == "mlflow.user") user = t.value;
-  return store().create_run(experiment_id, options.run_name, options.start_time.value_or(detail::now_ms()),
-                            options.tags, user);
+  return impl_->store->create_run(experiment_id, options.run_name,
+                                  options.start_time.value_or(detail::now_ms()), options.tags, user);
 }
 
-Run Client::get_run(const std::string& run_id) { return store().get_run(run_id); }
+Run Client::get_run(const std::string& run_id) { return impl_->store->get_run(run_id); }
 
 RunInfo Client::update_run(const std::string& run_id, std::optional<RunStatus> status,
                            std::optional<int64_t> end_time, const std::string& run_name) {
-  return store().update_run(run_id, status, end_time, run_name);
+  return impl_->store->update_run(run_id, status, end_time, run_name);
 }
 
 void Client::set_terminated(const std::string& run_id, RunStatus status, std::optional<int64_t> end_time) {
-  store().update_run(run_id, status, end_time.value_or(detail::now_ms()), {});
+  impl_->store->update_run(run_id, status, end_time.value_or(detail::now_ms()), {});
 }
 
-void Client::delete_run(const std::string& run_id) { store().delete_run(run_id); }
-void Client::restore_run(const std::string& run_id) { store().restore_run(run_id); }
+void Client::delete_run(const std::string& run_id) { impl_->store->delete_run(run_id); }
+void Client::restore_run(const std::string& run_id) { impl_->store->restore_run(run_id); }
 
 PagedList<Run> Client::search_runs(const std::vector<std::string>& experiment_ids,
                                    const SearchRunsOptions& options) {
   check_max_results(options.max_results, 50000, "search_runs");
-  return store().search_runs(experiment_ids, options);
+  return impl_->store->search_runs(experiment_ids, options);
 }
 
 std::vector<Run> Client::search_all_runs(const std::vector<std::string>& experiment_ids,
@@ -204,23 +211,23 @@ void Client::log_metric(const std::string& run_id, const std::string& key, doubl
   detail::throw_if(detail::check_key("metric", key));
   detail::throw_if(detail::check_timestamp(key, m.timestamp));
   detail::warn_once_if_seconds(key, m.timestamp);
-  store().log_metric(run_id, m);
+  impl_->store->log_metric(run_id, m);
 }
 
 void Client::log_param(const std::string& run_id, const std::string& key, const std::string& value) {
   detail::throw_if(detail::check_key("param", key));
   detail::throw_if(detail::check_value("param", key, value, detail::kMaxParamValueLength));
-  store().log_param(run_id, key, value);
+  impl_->store->log_param(run_id, key, value);
 }
 
 void Client::set_tag(const std::string& run_id, const std::string& key, const std::string& value) {
   detail::throw_if(detail::check_key("tag", key));
   detail::throw_if(detail::check_value("tag", key, value, detail::kMaxTagValueLength));
-  store().set_tag(run_id, key, value);
+  impl_->store->set_tag(run_id, key, value);
 }
 
 void Client::delete_tag(const std::string& run_id, const std::string& key) {
-  store().delete_tag(run_id, key);
+  impl_->store->delete_tag(run_id, key);
 }
 
 void Client::log_batch(const std::string& run_id, const std::vector<Metric>& metrics,
@@ -251,19 +258,19 @@ void Client::log_batch(const std::string& run_id, const std::vector<Metric>& met
   for (const auto& t : tags)
     batcher.add({detail::EntityKind::kTag, t.key, {}, detail::tag_json(t.key, t.value), {origin++}});
   for (const auto& chunk : batcher.finish())
-    store().log_batch_body(detail::chunk_body(run_id, chunk), nullptr);
+    impl_->store->log_batch_body(detail::chunk_body(run_id, chunk), nullptr);
 }
 
 void Client::log_inputs(const std::string& run_id, const std::vector<DatasetInput>& datasets) {
   for (const auto& d : datasets) detail::throw_if(detail::check_dataset_input(d));
-  store().log_inputs(run_id, datasets);
+  impl_->store->log_inputs(run_id, datasets);
 }
 
 std::vector<Metric> Client::get_metric_history(const std::string& run_id, const std::string& key) {
   std::vector<Metric> all;
   std::string token;
   for (;;) {
-    auto page = store().get_metric_history_page(run_id, key, 25000, token);
+    auto page = impl_->store->get_metric_history_page(run_id, key, 25000, token);
     for (auto& m : page.items) all.push_back(std::move(m));
     if (page.next_page_token.empty()) return all;
     token = page.next_page_token;

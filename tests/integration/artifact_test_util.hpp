@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "api/client_access.hpp"
 #include "detail/http/http.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
@@ -104,7 +105,7 @@ inline mlflowpp::Client recording_client(std::shared_ptr<RecordingTransport>& ou
                                          const std::string& uri = testing::tracking_uri()) {
   auto o = testing::options(uri);
   out = std::make_shared<RecordingTransport>(o);
-  return mlflowpp::Client(o, out);
+  return mlflowpp::detail::ClientAccess::make(o, out);
 }
 
 /// A new run in a new experiment (optionally with an artifact location); returns its id.

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "api/client_access.hpp"
 #include "detail/artifacts/artifacts.hpp"
 #include "fake_transport.hpp"
 #include "mlflowpp/mlflowpp.hpp"
@@ -106,7 +107,7 @@ struct Rig {
           if (is_get_run(r)) return testing::ok(run_json(artifact_uri));
           return handler(r);
         })),
-        client(quick_options(), transport) {}
+        client(mlflowpp::detail::ClientAccess::make(quick_options(), transport)) {}
   std::vector<HttpRequest> artifact_requests() const {
     std::vector<HttpRequest> out;
     for (auto& r : transport->requests())

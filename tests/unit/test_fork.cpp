@@ -8,6 +8,7 @@
 #include <csignal>
 #include <thread>
 
+#include "api/client_access.hpp"
 #include "fake_transport.hpp"
 #include "mlflowpp/active_run.hpp"
 #include "mlflowpp/client.hpp"
@@ -61,7 +62,7 @@ TEST_CASE("an ActiveRun inherited by a forked child does not end the parent's ru
       return testing::ok(R"({"run_info":{"run_id":"r1","status":"FINISHED"}})");
     return testing::ok();
   });
-  Client client(testing::fake_options(), transport);
+  Client client = mlflowpp::detail::ClientAccess::make(testing::fake_options(), transport);
   RunInfo info;
   info.run_id = "r1";
   info.experiment_id = "0";

@@ -405,7 +405,8 @@ TEST_CASE("paging: the rewind finds the continuation after deletions before the 
   CHECK(all_gone.sent[4].empty());  // offset 0: the first page again
 }
 
-TEST_CASE("paging: a page without identity is kept, and a token answered with itself is refused", "[paging]") {
+TEST_CASE("paging: a page without identity is kept, and a token answered with itself is refused",
+          "[paging]") {
   paging::PageWalker walker("", 10, "fake/search");
   REQUIRE(walker.next_request() == std::optional<std::string>(""));
   CHECK(walker.take({"a", "", "a", "", "b"}, "") == std::vector<std::size_t>{0, 1, 3, 4});

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/client_access.hpp"
 #include "unit/fake_transport.hpp"
 
 using mlflowpp::Client;
@@ -36,7 +37,9 @@ struct Rig {
   std::shared_ptr<testing::FakeTransport> transport;
   Client client;
 
-  Rig() : transport(std::make_shared<testing::FakeTransport>()), client(testing::fake_options(), transport) {
+  Rig()
+      : transport(std::make_shared<testing::FakeTransport>()),
+        client(mlflowpp::detail::ClientAccess::make(testing::fake_options(), transport)) {
     transport->set_handler([this](const HttpRequest& r) {
       std::string path = r.url.substr(kApi.size());
       path = path.substr(0, path.find('?'));

@@ -108,6 +108,11 @@ class ArtifactRepo {
   virtual bool make_dir(const std::string& path) = 0;
 };
 
+/// The repository behind MLflow's artifact proxy at `location` (proxy_repo.cpp).
+std::unique_ptr<ArtifactRepo> make_proxy_repo(std::shared_ptr<RestClient> rest, ArtifactLocation location);
+/// The repository of a local directory `root` (local_repo.cpp).
+std::unique_ptr<ArtifactRepo> make_local_repo(std::string root);
+
 /// The store for `artifact_uri` (see resolve_artifact_location); proxy requests go
 /// through `rest` (its retry policy, headers and transport).
 std::unique_ptr<ArtifactRepo> make_artifact_repo(std::shared_ptr<RestClient> rest,

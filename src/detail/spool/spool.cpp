@@ -1,4 +1,7 @@
 // The on-disk spool journal (docs/adr/0005-spool.md).
+// One file (~600 lines) on purpose: the writer, the reader and adoption share the record
+// format's helpers and the registry of journal descriptors that a forked child closes;
+// splitting them would turn those private helpers into an interface.
 #include "detail/spool/spool.hpp"
 
 #include <dirent.h>
