@@ -195,7 +195,7 @@ TEST_CASE("answers: TLS handshakes that cannot succeed are not retried, a reset 
 }
 
 TEST_CASE(
-    "answers: the logger never counts a non-MLflow answer delivered; with a spool it holds the data, "
+    "answers: the logger never counts a non-MLflow answer delivered, with a spool it holds the data, "
     "one report per run, and delivers once the setup is fixed",
     "[answers][logger]") {
   for (const Bad& bad : bad_answers()) {
