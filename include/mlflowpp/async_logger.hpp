@@ -50,7 +50,6 @@ class AsyncLogger {
   /// `timestamp_ms` value meaning "now, taken at enqueue".
   static constexpr int64_t kNow = kTimestampNow;
 
-  explicit AsyncLogger(std::unique_ptr<detail::LoggerCore> core);
   ~AsyncLogger();  ///< shutdown(LoggerOptions::end_run_flush_timeout); noexcept
   AsyncLogger(const AsyncLogger&) = delete;
   AsyncLogger& operator=(const AsyncLogger&) = delete;
@@ -103,6 +102,7 @@ class AsyncLogger {
   // The library's own code (ActiveRun, Client, the signal helper) reaches the engine
   // through detail::logger_core(), implemented with this friend in async_logger.cpp.
   friend struct detail::LoggerAccess;
+  explicit AsyncLogger(std::unique_ptr<detail::LoggerCore> core);  // detail::make_async_logger
   std::unique_ptr<detail::LoggerCore> core_;
 };
 

@@ -13,9 +13,16 @@ namespace detail {
 /// engine, through logger_core() (api/logger_access.hpp), and nothing else.
 struct LoggerAccess {
   static LoggerCore& core(AsyncLogger& logger) noexcept { return *logger.core_; }
+  static std::unique_ptr<AsyncLogger> make(std::unique_ptr<LoggerCore> core) {
+    return std::unique_ptr<AsyncLogger>(new AsyncLogger(std::move(core)));
+  }
 };
 
 LoggerCore& logger_core(AsyncLogger& logger) noexcept { return LoggerAccess::core(logger); }
+
+std::unique_ptr<AsyncLogger> make_async_logger(std::unique_ptr<LoggerCore> core) {
+  return LoggerAccess::make(std::move(core));
+}
 
 }  // namespace detail
 

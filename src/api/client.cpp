@@ -406,7 +406,7 @@ AsyncLogger& Client::async_logger() {
           deps.options.spool.dir.empty() ? detail::default_spool_dir() : deps.options.spool.dir;
       if (!root.empty()) deps.spool_dir = detail::spool_dir_for(root, deps.target, impl_->options.workspace);
     }
-    impl_->logger = std::make_unique<AsyncLogger>(std::make_unique<detail::LoggerCore>(std::move(deps)));
+    impl_->logger = detail::make_async_logger(std::make_unique<detail::LoggerCore>(std::move(deps)));
   });
   return *impl_->logger;
 }

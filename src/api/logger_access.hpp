@@ -8,6 +8,8 @@
 // async_logger.cpp implements it (through detail::LoggerAccess, AsyncLogger's one friend),
 // so the public header names no other detail type than the LoggerCore it owns.
 
+#include <memory>
+
 namespace mlflowpp {
 
 class AsyncLogger;
@@ -18,6 +20,8 @@ class LoggerCore;
 
 /// The engine of `logger` (detail/logger/logger_core.hpp); lives as long as `logger`.
 LoggerCore& logger_core(AsyncLogger& logger) noexcept;
+/// A logger owning `core` (the Client creates its logger this way; the constructor is private).
+std::unique_ptr<AsyncLogger> make_async_logger(std::unique_ptr<LoggerCore> core);
 
 }  // namespace detail
 }  // namespace mlflowpp
