@@ -110,8 +110,10 @@ struct LoggerRig {
 
   explicit LoggerRig(
       mlflowpp::LoggerOptions lo = {}, mlflowpp::ClientOptions co = fake_options(),
-      std::function<int64_t()> clock = [] { return int64_t{1700000000000}; }, std::string spool_dir = {})
-      : transport(std::make_shared<FakeTransport>()) {
+      std::function<int64_t()> clock = [] { return int64_t{1700000000000}; }, std::string spool_dir = {},
+      FakeTransport::Handler handler = {})
+      : transport(handler ? std::make_shared<FakeTransport>(std::move(handler))
+                          : std::make_shared<FakeTransport>()) {
     lo.report_errors_to_stderr = false;
     auto rest = std::make_shared<mlflowpp::detail::RestClient>(co, transport);
     mlflowpp::detail::LoggerDeps deps;

@@ -523,11 +523,12 @@ TEST_CASE("spool: shutdown in an outage leaves the journal, and the next logger 
     CHECK(rig.core->run_end_state(run).kind == RunEndState::Kind::kSpooled);
   }
   REQUIRE(dir.journals() == 1);
-  LoggerRig next(
-      spool_options(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
   FlakyServer up;
   up.down = false;
-  next.transport->set_handler(up.handler());
+  // The handler is set before the logger starts: its sender replays the journal at once.
+  LoggerRig next(
+      spool_options(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path,
+      up.handler());
   REQUIRE(eventually([&] { return dir.journals() == 0; }));
   auto steps = up.steps();
   REQUIRE(steps.size() == 300);
@@ -647,8 +648,8 @@ TEST_CASE("spool: a run's end still undelivered at shutdown keeps the journal, t
   REQUIRE(dir.journals() == 1);  // only the run's end is left, and it is kept
   server.down = false;
   LoggerRig next(
-      spool_options(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path);
-  next.transport->set_handler(server.handler());
+      spool_options(), testing::fake_options(), [] { return int64_t{1700000000000}; }, dir.path,
+      server.handler());
   REQUIRE(eventually([&] { return dir.journals() == 0; }));
   std::lock_guard<std::mutex> lk(server.mu);
   REQUIRE_FALSE(server.accepted.empty());
