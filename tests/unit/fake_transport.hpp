@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "detail/http/http.hpp"
@@ -14,6 +15,7 @@
 #include "detail/rest/rest.hpp"
 #include "detail/store/tracking_store.hpp"
 #include "mlflowpp/error.hpp"
+#include "mlflowpp/logging.hpp"
 
 namespace testing {
 
@@ -132,5 +134,34 @@ struct LoggerRig {
     core = std::make_unique<mlflowpp::detail::LoggerCore>(std::move(deps));
   }
 };
+
+/// Collects what a logger's error callback receives (thread-safe).
+struct Errors {
+  std::mutex mu;
+  std::vector<mlflowpp::LogError> list;
+  mlflowpp::ErrorCallback callback() {
+    return [this](const mlflowpp::LogError& e) {
+      std::lock_guard<std::mutex> lk(mu);
+      list.push_back(e);
+    };
+  }
+  std::size_t count(mlflowpp::LogError::Kind k) {
+    std::lock_guard<std::mutex> lk(mu);
+    std::size_t n = 0;
+    for (const auto& e : list) n += e.kind == k ? 1 : 0;
+    return n;
+  }
+};
+
+/// Polls `f` every 5 ms until it is true (true) or `timeout` passes (false).
+template <typename F>
+bool eventually(F&& f, std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!f()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 }  // namespace testing

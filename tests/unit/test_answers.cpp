@@ -23,6 +23,8 @@
 using namespace mlflowpp;
 using namespace mlflowpp::detail;
 using std::chrono::milliseconds;
+using testing::Errors;
+using testing::eventually;
 using testing::LoggerRig;
 
 namespace {
@@ -54,33 +56,6 @@ std::vector<Bad> bad_answers() {
       {"a JSON array", answer(200, "application/json", "[]")},
       {"plain text", answer(200, "text/plain", "OK")},
   };
-}
-
-struct Errors {
-  std::mutex mu;
-  std::vector<LogError> list;
-  ErrorCallback callback() {
-    return [this](const LogError& e) {
-      std::lock_guard<std::mutex> lk(mu);
-      list.push_back(e);
-    };
-  }
-  std::size_t count(LogError::Kind k) {
-    std::lock_guard<std::mutex> lk(mu);
-    std::size_t n = 0;
-    for (const auto& e : list) n += e.kind == k ? 1 : 0;
-    return n;
-  }
-};
-
-template <typename F>
-bool eventually(F&& f, milliseconds timeout = milliseconds(10000)) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return true;
 }
 
 LoggerOptions quick() {

@@ -21,6 +21,8 @@
 using namespace mlflowpp;
 using namespace mlflowpp::detail;
 using std::chrono::milliseconds;
+using testing::Errors;
+using testing::eventually;
 using testing::LoggerRig;
 
 namespace {
@@ -58,17 +60,6 @@ std::vector<Sent> sent_batches(const testing::FakeTransport& t) {
     if (r.url.find("/runs/log-batch") != std::string::npos) out.push_back(decode(r.body));
   return out;
 }
-
-struct Errors {
-  std::mutex mu;
-  std::vector<LogError> list;
-  ErrorCallback callback() {
-    return [this](const LogError& e) {
-      std::lock_guard<std::mutex> lk(mu);
-      list.push_back(e);
-    };
-  }
-};
 
 LoggerOptions quick() {
   LoggerOptions o;
@@ -461,16 +452,6 @@ struct FlakyServer {
     return out;
   }
 };
-
-template <typename F>
-bool eventually(F&& f, milliseconds timeout = milliseconds(10000)) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!f()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return true;
-}
 
 }  // namespace
 
