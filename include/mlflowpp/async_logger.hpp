@@ -92,10 +92,11 @@ class AsyncLogger {
   /// What became of the items of one run so far (pending items are in none of the counts).
   RunLogStats run_stats(RunHandle run) const noexcept;
 
-  /// Sets the callback for refused and dropped items. It runs on the worker thread and
+  /// Sets the callback for refused, held and dropped items. It runs on one of the logger's
+  /// two threads (never the caller's, never under a lock of the logger) and
   /// must not call this logger's flush or shutdown, nor own (capture by value) the Client
   /// that owns this logger: that is a reference cycle, and destroying the last copy of the
-  /// Client from the worker thread is not supported. Pass nullptr to remove it.
+  /// Client from the logger's thread is not supported. Pass nullptr to remove it.
   void set_error_callback(ErrorCallback callback);
 
  private:
