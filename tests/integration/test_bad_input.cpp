@@ -331,8 +331,8 @@ TEST_CASE("bad input: negative timestamps are refused, reported by the async log
 
   // Synchronously: an exception naming the key, and a log_batch with one negative
   // timestamp sends nothing.
-  auto sync =
-      itest::thrown<InvalidArgumentError>([&] { client.log_metric(id, "neg_sync", 1.0, TimestampMs(-1), 0); });
+  auto sync = itest::thrown<InvalidArgumentError>(
+      [&] { client.log_metric(id, "neg_sync", 1.0, TimestampMs(-1), 0); });
   REQUIRE(sync.has_value());
   CHECK(itest::contains(sync->what(), "'neg_sync'"));
   CHECK(itest::contains(sync->what(), "-1"));

@@ -13,9 +13,9 @@ using mlflowpp::CreateRunOptions;
 using mlflowpp::InvalidArgumentError;
 using mlflowpp::Run;
 using mlflowpp::RunStatus;
-using mlflowpp::TimestampMs;
 using mlflowpp::SearchRunsOptions;
 using mlflowpp::ServerError;
+using mlflowpp::TimestampMs;
 using mlflowpp::ViewType;
 
 TEST_CASE("runs: create, get, update, set_terminated, delete and restore", "[integration][runs]") {

@@ -51,7 +51,8 @@ TEST_CASE("values: NaN, infinities and other doubles", "[integration][values]") 
   std::vector<Metric> batch;
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i < values.size() / 2) {
-      client.log_metric(id, "special", values[i], TimestampMs(ts + static_cast<int64_t>(i)), static_cast<int64_t>(i));
+      client.log_metric(id, "special", values[i], TimestampMs(ts + static_cast<int64_t>(i)),
+                        static_cast<int64_t>(i));
     } else {
       batch.push_back(
           itest::metric("special", values[i], ts + static_cast<int64_t>(i), static_cast<int64_t>(i)));
