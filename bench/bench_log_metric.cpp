@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 
+#include "api/logger_access.hpp"
 #include "detail/http/http.hpp"
 #include "detail/logger/logger_core.hpp"
 #include "detail/rest/rest.hpp"
@@ -32,8 +33,7 @@ std::unique_ptr<mlflowpp::AsyncLogger> make_logger(std::size_t capacity) {
   deps.store = mlflowpp::detail::make_rest_store(rest);
   deps.options.queue_capacity = capacity;
   deps.options.report_errors_to_stderr = false;
-  return std::make_unique<mlflowpp::AsyncLogger>(
-      std::make_unique<mlflowpp::detail::LoggerCore>(std::move(deps)));
+  return mlflowpp::detail::make_async_logger(std::make_unique<mlflowpp::detail::LoggerCore>(std::move(deps)));
 }
 
 const std::string kRunId = "0123456789abcdef0123456789abcdef";
