@@ -235,28 +235,31 @@ TEST_CASE("answers: without a spool a non-MLflow answer is reported and counted,
   CHECK(errors.list.front().message.find("text/html") != std::string::npos);
 }
 
-TEST_CASE("answers: the memory-only path delivers a million points without stalling (lost wake-up)",
+TEST_CASE("answers: the memory-only path delivers every point without stalling (lost wake-up)",
           "[answers][logger]") {
   // No spool (as when the spool folder is not writable): the assembler waits for the sender
-  // when its memory budget is full. A fast transport, a small budget, a deadline.
+  // when its memory budget is full. A fast transport, a small budget (a few hundred fills of
+  // it), and a producer that may wait as long as it needs: nothing may be dropped, so a lost
+  // wake-up shows as a flush that does not complete rather than as a count that depends on
+  // the machine's speed (under TSan the producer outruns the sender by far).
   LoggerOptions lo = quick();
   lo.spool.enabled = false;
   lo.max_buffered_bytes = 64 * 1024;
   lo.max_request_bytes = 64 * 1024;
+  lo.block_timeout = milliseconds(120000);
   LoggerRig rig(lo);
   auto run = rig.core->handle_for("run-1");
-  const int n = 1000000;
+  const int n = 200000;
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) rig.core->enqueue(ItemKind::kMetric, run, "loss", i * 0.5, {}, i, 1);
   auto r = rig.core->flush(milliseconds(120000));
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto st = rig.core->stats();
   REQUIRE(r.complete);
-  CHECK(st.delivered + st.dropped_queue_full == n);
-  CHECK(st.delivered >= n / 2);  // the ring may drop under kBlock's one bounded wait; most lands
+  CHECK(st.dropped_queue_full == 0);
+  CHECK(st.delivered == n);
   WARN("memory-only path: " << st.delivered << " of " << n << " points delivered in " << s << " s, "
-                            << st.requests << " requests, " << st.dropped_queue_full
-                            << " dropped (queue full)");
+                            << st.requests << " requests");
 }
 
 TEST_CASE("answers: an unwritable spool folder falls back to memory and still delivers everything",
