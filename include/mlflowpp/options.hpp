@@ -120,7 +120,10 @@ struct LoggerOptions {
 
 /// Everything a Client needs. The defaults match MLflow's Python client.
 struct ClientOptions {
-  /// `http(s)://host[:port][/path-prefix]`; MLFLOW_TRACKING_URI. Required (no local mode).
+  /// MLFLOW_TRACKING_URI. `http(s)://host[:port][/path-prefix]`: an MLflow tracking server.
+  /// `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, or empty (`./mlflow.db`,
+  /// as the Python client): the embedded local store, which writes MLflow's own database
+  /// and artifact folder (`./mlruns`) with no server (see docs/adr/0008).
   std::string tracking_uri;
   std::string username;          ///< MLFLOW_TRACKING_USERNAME (Basic auth when password is set too)
   std::string password;          ///< MLFLOW_TRACKING_PASSWORD; never logged

@@ -24,7 +24,7 @@
 #include "detail/rest/paging.hpp"
 #include "detail/rest/rest.hpp"
 #include "detail/spool/spool.hpp"
-#include "detail/store/stack.hpp"
+#include "detail/stack/stack.hpp"
 #include "detail/store/tracking_store.hpp"
 #include "mlflowpp/active_run.hpp"
 #include "mlflowpp/async_logger.hpp"
@@ -58,8 +58,10 @@ Client detail::ClientAccess::make(ClientOptions options, std::shared_ptr<Transpo
   impl->options = std::move(stack.options);
   impl->transport = std::move(stack.transport);
   impl->rest = std::move(stack.rest);
+  impl->local = std::move(stack.local);
   impl->store = std::move(stack.store);
-  impl->registry = make_rest_registry_store(impl->rest);
+  impl->registry = std::move(stack.registry);
+  impl->target = std::move(stack.target);
   return Client(std::move(impl));
 }
 
@@ -400,8 +402,10 @@ AsyncLogger& Client::async_logger() {
     detail::LoggerDeps deps;
     deps.store = impl_->store;
     deps.options = impl_->options.logger;
-    deps.target = impl_->rest->base_url();
-    if (deps.options.spool.enabled) {
+    deps.target = impl_->target;
+    // The local store needs no journal: a committed SQLite transaction is already durable
+    // (ADR 0008); the logger then holds undelivered items in memory only.
+    if (deps.options.spool.enabled && !impl_->local) {
       std::string root =
           deps.options.spool.dir.empty() ? detail::default_spool_dir() : deps.options.spool.dir;
       if (!root.empty()) deps.spool_dir = detail::spool_dir_for(root, deps.target, impl_->options.workspace);

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "detail/http/http.hpp"
+#include "detail/local/database.hpp"
 #include "detail/rest/rest.hpp"
 #include "detail/store/registry_store.hpp"
 #include "detail/store/tracking_store.hpp"
@@ -18,10 +19,15 @@ namespace mlflowpp {
 struct Client::Impl {
   ClientOptions options;
   std::shared_ptr<detail::Transport> transport;
+  /// REST only (null for the embedded local store).
   std::shared_ptr<detail::RestClient> rest;
+  /// The embedded local store's database (null for REST).
+  std::shared_ptr<detail::LocalDatabase> local;
   std::shared_ptr<detail::TrackingStore> store;
   /// The model registry and logged models (client_registry.cpp, client_logged_models.cpp).
   std::shared_ptr<detail::RegistryStore> registry;
+  /// The tracking URI without credentials, for messages and the spool folder's name.
+  std::string target;
   std::once_flag logger_once;
   std::unique_ptr<AsyncLogger> logger;
 

@@ -107,20 +107,19 @@ ClientOptions ClientOptions::from_env() {
 }
 
 void ClientOptions::validate() const {
-  if (tracking_uri.empty())
-    throw InvalidArgumentError(
-        "no tracking URI: set MLFLOW_TRACKING_URI (or ClientOptions::tracking_uri) to the MLflow "
-        "server, e.g. http://127.0.0.1:5000");
   auto scheme_end = tracking_uri.find("://");
   std::string scheme = scheme_end == std::string::npos
                            ? std::string()
                            : detail::ascii_lower(tracking_uri.substr(0, scheme_end));
-  if (scheme != "http" && scheme != "https")
+  // No tracking URI, or sqlite:///path: the embedded local store (checked when it opens).
+  const bool local = tracking_uri.empty() || scheme == "sqlite";
+  if (!local && scheme != "http" && scheme != "https")
     throw InvalidArgumentError(fmt::format(
         "tracking URI scheme '{}' is not supported: mlflowpp talks to an MLflow server over http:// or "
-        "https:// (local file/sqlite/databricks URIs are not supported)",
+        "https://, or writes a local MLflow database (sqlite:///path/to/mlflow.db, or no tracking URI "
+        "for ./mlflow.db); file and databricks URIs are not supported",
         scheme.empty() ? std::string("(none)") : scheme));
-  if (tracking_uri.size() <= scheme_end + 3)
+  if (!local && tracking_uri.size() <= scheme_end + 3)
     throw InvalidArgumentError("tracking URI has no host: '" + tracking_uri + "'");
   if (retry.max_retries < 0 || retry.max_retries > 10)
     throw InvalidArgumentError(fmt::format("retry.max_retries must be 0..10, got {}", retry.max_retries));

@@ -22,6 +22,8 @@ ALLOWED = {
     "rest": ["core", "codec", "http"],
     "store": ["core", "codec", "http", "rest"],
     "artifacts": ["core", "codec", "http", "rest"],
+    "local": ["core", "codec", "store"],
+    "stack": ["core", "codec", "http", "rest", "store", "local"],
     "spool": ["core", "codec"],
     "delivery": ["core", "codec", "http", "rest", "store", "spool"],
     "logger": ["core", "codec", "http", "rest", "store", "spool", "delivery"],

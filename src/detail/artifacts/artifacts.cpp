@@ -270,6 +270,15 @@ ArtifactLocation resolve_artifact_location(std::string_view tracking_uri, std::s
 
 std::unique_ptr<ArtifactRepo> make_artifact_repo(std::shared_ptr<RestClient> rest,
                                                  const std::string& artifact_uri) {
+  if (!rest) {
+    // The embedded local store: no server, so only local artifact folders can be reached.
+    ArtifactLocation loc = resolve_artifact_location("http://localhost", artifact_uri);
+    if (loc.kind == ArtifactLocation::Kind::kLocal) return make_local_repo(loc.local_root);
+    throw InvalidArgumentError(
+        fmt::format("artifact location '{}' is served by an MLflow server's artifact proxy; with a local "
+                    "database (sqlite:) mlflowpp reaches local artifact folders only",
+                    artifact_uri));
+  }
   ArtifactLocation loc = resolve_artifact_location(rest->base_url(), artifact_uri);
   if (loc.kind == ArtifactLocation::Kind::kLocal) return make_local_repo(loc.local_root);
   return make_proxy_repo(std::move(rest), std::move(loc));

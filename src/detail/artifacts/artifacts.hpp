@@ -114,7 +114,8 @@ std::unique_ptr<ArtifactRepo> make_proxy_repo(std::shared_ptr<RestClient> rest, 
 std::unique_ptr<ArtifactRepo> make_local_repo(std::string root);
 
 /// The store for `artifact_uri` (see resolve_artifact_location); proxy requests go
-/// through `rest` (its retry policy, headers and transport).
+/// through `rest` (its retry policy, headers and transport). `rest` null (the embedded
+/// local store): local folders only, InvalidArgumentError for a proxy location.
 std::unique_ptr<ArtifactRepo> make_artifact_repo(std::shared_ptr<RestClient> rest,
                                                  const std::string& artifact_uri);
 

@@ -12,22 +12,12 @@
 #include <utility>
 #include <vector>
 
+#include "detail/core/call_hooks.hpp"
 #include "detail/http/http.hpp"
 #include "mlflowpp/error.hpp"
 #include "mlflowpp/options.hpp"
 
 namespace mlflowpp::detail {
-
-/// Per-call controls, used by the asynchronous logger.
-struct CallHooks {
-  /// Abandons transfers and retry waits when it becomes true.
-  const std::atomic<bool>* abort = nullptr;
-  /// Waits before a retry; returns false when interrupted (then the call gives up).
-  /// Default: std::this_thread::sleep_for (interrupted only through `abort` polling).
-  std::function<bool(std::chrono::milliseconds)> sleep;
-  std::atomic<uint64_t>* requests = nullptr;  ///< incremented per HTTP attempt
-  std::atomic<uint64_t>* retries = nullptr;   ///< incremented per retry
-};
 
 /// While alive, retries made on this thread give up (TransportError 42 naming the reason)
 /// instead of waiting past `deadline`. Used to decide quickly that a run starts offline.
