@@ -1,7 +1,9 @@
 #pragma once
 // Shared fixture of the integration tests: the real MLflow server started by
-// scripts/test.sh. Every test names its own experiment (unique per process and test), so
-// tests can run in parallel against one server.
+// scripts/test.sh, or (MLFLOWPP_TEST_BACKEND=local) the embedded local store's database.
+// One set of test cases runs against both: tests tagged [rest] need a server (faults,
+// TLS, prefixes, the spool), tests tagged [local] the local store. Every test names its own experiment
+// (unique per process and test), so tests can run in parallel against one server.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -11,11 +13,41 @@
 
 namespace testing {
 
-/// MLFLOWPP_TEST_TRACKING_URI, else MLFLOW_TRACKING_URI; "" when neither is set.
+/// True when this process runs the suite against the embedded local store
+/// (MLFLOWPP_TEST_BACKEND=local: the ctest entries named "local: ...").
+inline bool local_backend() {
+  const char* b = std::getenv("MLFLOWPP_TEST_BACKEND");
+  return b != nullptr && std::string(b) == "local";
+}
+
+/// The local backend's database: MLFLOWPP_TEST_LOCAL_URI, else
+/// `sqlite:///<build>/tests/local-store/mlflow.db` (made fresh by a ctest fixture).
+inline std::string local_tracking_uri() {
+  const char* v = std::getenv("MLFLOWPP_TEST_LOCAL_URI");
+  if (v != nullptr && *v != '\0') return v;
+#ifdef MLFLOWPP_BINARY_DIR
+  return std::string("sqlite:///") + MLFLOWPP_BINARY_DIR + "/tests/local-store/mlflow.db";
+#else
+  return "sqlite:///mlflow.db";
+#endif
+}
+
+/// The backend under test: the local database (local_backend()), else
+/// MLFLOWPP_TEST_TRACKING_URI, else MLFLOW_TRACKING_URI; "" when none is set.
 inline std::string tracking_uri() {
+  if (local_backend()) return local_tracking_uri();
   for (const char* name : {"MLFLOWPP_TEST_TRACKING_URI", "MLFLOW_TRACKING_URI"}) {
     const char* v = std::getenv(name);
     if (v != nullptr && *v != '\0') return v;
+  }
+  return {};
+}
+
+/// The tracking server (never the local database), for tests that need one beside it.
+inline std::string server_uri() {
+  for (const char* name : {"MLFLOWPP_TEST_TRACKING_URI", "MLFLOW_TRACKING_URI"}) {
+    const char* v = std::getenv(name);
+    if (v != nullptr && *v != '\0' && std::string(v).rfind("sqlite:", 0) != 0) return v;
   }
   return {};
 }

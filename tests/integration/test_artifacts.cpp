@@ -110,24 +110,43 @@ TEST_CASE("artifacts: a tree with nested and empty folders and odd names", "[int
   uint64_t bytes = 0;
   for (const auto& [rel, data] : files) bytes += data.size();
   CHECK(result.bytes == bytes);
-  // The proxy stores files only: empty folders cannot be recorded, and are reported.
-  CHECK(result.empty_dirs_skipped == std::vector<std::string>{"empty", "nested/empty too"});
+  // The proxy stores files only: empty folders cannot be recorded, and are reported. A local
+  // artifact folder (the local store's mlruns/) keeps them, as Python's local repository does.
+  const bool keeps_empty = testing::local_backend();
+  if (keeps_empty)
+    CHECK(result.empty_dirs_skipped.empty());
+  else
+    CHECK(result.empty_dirs_skipped == std::vector<std::string>{"empty", "nested/empty too"});
 
   CHECK(describe(client.list_artifacts(run)) == std::vector<std::string>{"tree/"});
-  CHECK(describe(client.list_artifacts(run, "tree")) ==
-        std::vector<std::string>{"tree/nested/", "tree/top.txt=10", "tree/with space/", "tree/zero=0",
-                                 "tree/ü/"});
-  CHECK(describe(client.list_artifacts_recursive(run, "tree")) ==
-        std::vector<std::string>{"tree/nested/", "tree/nested/deeper/", "tree/nested/deeper/deepest/",
-                                 "tree/nested/deeper/deepest/leaf.bin=70000", "tree/top.txt=10",
-                                 "tree/with space/", "tree/with space/100% sure.txt=7",
-                                 "tree/with space/a+b&c.bin=4096", "tree/zero=0", "tree/ü/",
-                                 "tree/ü/grün.txt=2", "tree/ü/日本/", "tree/ü/日本/データ.csv=8"});
+  std::vector<std::string> level = {"tree/nested/", "tree/top.txt=10", "tree/with space/", "tree/zero=0",
+                                    "tree/ü/"};
+  if (keeps_empty) level.insert(level.begin(), "tree/empty/");
+  CHECK(describe(client.list_artifacts(run, "tree")) == level);
+  std::vector<std::string> all = {"tree/nested/",
+                                  "tree/nested/deeper/",
+                                  "tree/nested/deeper/deepest/",
+                                  "tree/nested/deeper/deepest/leaf.bin=70000",
+                                  "tree/top.txt=10",
+                                  "tree/with space/",
+                                  "tree/with space/100% sure.txt=7",
+                                  "tree/with space/a+b&c.bin=4096",
+                                  "tree/zero=0",
+                                  "tree/ü/",
+                                  "tree/ü/grün.txt=2",
+                                  "tree/ü/日本/",
+                                  "tree/ü/日本/データ.csv=8"};
+  if (keeps_empty) {
+    all.insert(all.begin(), "tree/empty/");
+    all.insert(all.begin() + 5, "tree/nested/empty too/");
+  }
+  CHECK(describe(client.list_artifacts_recursive(run, "tree")) == all);
 
   // The whole tree comes back byte for byte.
   const std::string local = client.download_artifacts(run, "tree", (tmp / "dst").string(), ArtifactOptions{});
   CHECK(local == (tmp / "dst/tree").string());
   std::map<std::string, std::string> want = files;
+  if (keeps_empty) want["empty/"] = want["nested/empty too/"] = "";
   CHECK(atest::tree(local) == want);
 
   // An empty folder on the server (left behind by a delete, with a local destination) is
@@ -194,7 +213,7 @@ TEST_CASE("artifacts: log_text and log_dict read back exactly", "[integration][a
                                     });
 }
 
-TEST_CASE("artifacts: unsafe paths are refused without any request", "[integration][artifacts]") {
+TEST_CASE("artifacts: unsafe paths are refused without any request", "[integration][artifacts][rest]") {
   if (!testing::have_server()) return;
   std::shared_ptr<atest::RecordingTransport> rec;
   auto client = atest::recording_client(rec);
@@ -222,7 +241,7 @@ TEST_CASE("artifacts: unsafe paths are refused without any request", "[integrati
 }
 
 TEST_CASE("artifacts: a server under --static-prefix: the prefix is kept",
-          "[integration][artifacts][prefix]") {
+          "[integration][artifacts][prefix][rest]") {
   if (!testing::have_server()) return;
   const char* env = std::getenv("MLFLOWPP_TEST_PREFIX_TRACKING_URI");
   if (env == nullptr || *env == '\0') {
@@ -253,7 +272,7 @@ TEST_CASE("artifacts: a server under --static-prefix: the prefix is kept",
 }
 
 TEST_CASE("artifacts: http(s) proxy URLs and mlflow-artifacts://host:port roots",
-          "[integration][artifacts]") {
+          "[integration][artifacts][rest]") {
   if (!testing::have_server()) return;
   auto client = testing::client();
   const std::string uri = testing::tracking_uri();
@@ -300,7 +319,7 @@ TEST_CASE("artifacts: http(s) proxy URLs and mlflow-artifacts://host:port roots"
 }
 
 TEST_CASE("artifacts: file: and absolute-path roots are used directly (shared filesystem)",
-          "[integration][artifacts]") {
+          "[integration][artifacts][rest]") {
   if (!testing::have_server()) return;
   std::shared_ptr<atest::RecordingTransport> rec;
   auto client = atest::recording_client(rec);
@@ -333,7 +352,7 @@ TEST_CASE("artifacts: file: and absolute-path roots are used directly (shared fi
 }
 
 TEST_CASE("artifacts: multipart upload is opt-in, the real server (local destination) answers 501",
-          "[integration][artifacts]") {
+          "[integration][artifacts][rest]") {
   if (!testing::have_server()) return;
   std::shared_ptr<atest::RecordingTransport> rec;
   auto client = atest::recording_client(rec);
@@ -392,5 +411,7 @@ TEST_CASE("artifacts: the Python client reads what we upload, and we read what i
   INFO("crosscheck output (upload):\n" << up.output);
   REQUIRE(up.exit_code == 0);
   client.download_artifacts(run, "from python", (tmp / "dst").string(), ArtifactOptions{});
-  CHECK(atest::tree(tmp / "dst/from python") == theirs);
+  auto want_theirs = theirs;  // a local artifact folder keeps Python's empty folders too
+  if (testing::local_backend()) want_theirs["empty/"] = want_theirs["nested/empty too/"] = "";
+  CHECK(atest::tree(tmp / "dst/from python") == want_theirs);
 }

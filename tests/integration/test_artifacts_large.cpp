@@ -104,7 +104,7 @@ ProbeResult probe(const std::vector<std::string>& args) {
 }  // namespace
 
 TEST_CASE("artifacts (large): 2 GiB up and down, byte-exact, the transferring process's memory flat",
-          "[integration][artifacts][large]") {
+          "[integration][artifacts][large][rest]") {
   if (!testing::have_server()) return;
   const int64_t size = large_size();
   REQUIRE(size > 0);

@@ -210,7 +210,7 @@ mlflowpp::ClientOptions tiny_options(const std::string& uri, int retries) {
 }  // namespace
 
 TEST_CASE("transport: a streamed PUT carries Content-Length, never chunked encoding",
-          "[integration][artifacts][transport]") {
+          "[integration][artifacts][transport][rest]") {
   support::TempDir tmp("itest-transport");
   const std::string data = random_bytes((1 << 20) + 3, 11);
   { std::ofstream(tmp.path() / "f.bin", std::ios::binary) << data; }
@@ -238,7 +238,7 @@ TEST_CASE("transport: a streamed PUT carries Content-Length, never chunked encod
 }
 
 TEST_CASE("transport: a download cut short is retried, and when it keeps failing no file is left",
-          "[integration][artifacts][transport]") {
+          "[integration][artifacts][transport][rest]") {
   support::TempDir tmp("itest-transport");
   const std::string data = random_bytes(200000, 12);
   std::atomic<int> gets{0};
@@ -291,7 +291,7 @@ TEST_CASE("transport: a download cut short is retried, and when it keeps failing
 }
 
 TEST_CASE("transport: a stalled transfer is abandoned by the low-speed rule, not a total timeout",
-          "[integration][artifacts][transport]") {
+          "[integration][artifacts][transport][rest]") {
   support::TempDir tmp("itest-transport");
   std::atomic<bool> done{false};
   TinyServer server([&](int fd, SeenRequest& req, std::string&) {

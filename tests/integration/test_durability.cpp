@@ -243,7 +243,7 @@ ProbeResult run_probe(const std::string& uri, const std::string& experiment, lon
 }  // namespace
 
 TEST_CASE("durability: server stopped mid-run for 30 s then restarted, every point exactly once",
-          "[integration][durability]") {
+          "[integration][durability][rest]") {
   if (!testing::have_server()) return;
   support::TempDir tmp("itest-durability");
   Server server(free_port(), tmp.path() / "server");
@@ -287,7 +287,7 @@ TEST_CASE("durability: server stopped mid-run for 30 s then restarted, every poi
 }
 
 TEST_CASE("durability: a process that ends during an outage leaves its data to the next one",
-          "[integration][durability]") {
+          "[integration][durability][rest]") {
   if (!testing::have_server()) return;
   support::TempDir tmp("itest-durability");
   Server server(free_port(), tmp.path() / "server");
@@ -330,7 +330,7 @@ TEST_CASE("durability: a process that ends during an outage leaves its data to t
 }
 
 TEST_CASE("durability: a run started while the server is down, then SIGKILL, is recovered",
-          "[integration][durability]") {
+          "[integration][durability][rest]") {
   if (!testing::have_server()) return;
   support::TempDir tmp("itest-durability");
   const int port = free_port();
@@ -365,7 +365,7 @@ TEST_CASE("durability: a run started while the server is down, then SIGKILL, is 
 }
 
 TEST_CASE("durability: SIGKILL while the server is up, then recovery, no duplicates",
-          "[integration][durability]") {
+          "[integration][durability][rest]") {
   if (!testing::have_server()) return;
   support::TempDir tmp("itest-durability");
   const std::string uri = testing::tracking_uri();
@@ -386,7 +386,7 @@ TEST_CASE("durability: SIGKILL while the server is up, then recovery, no duplica
 }
 
 TEST_CASE("durability: SIGTERM with install_signal_handlers drains and marks the run KILLED",
-          "[integration][durability]") {
+          "[integration][durability][rest]") {
   if (!testing::have_server()) return;
   support::TempDir tmp("itest-durability");
   const std::string uri = testing::tracking_uri();

@@ -202,12 +202,12 @@ std::string plan(const std::string& mode, int count, const std::string& extra = 
 
 }  // namespace
 
-TEST_CASE("faults: 503 three times, then delivered exactly once", "[integration][faults]") {
+TEST_CASE("faults: 503 three times, then delivered exactly once", "[integration][faults][rest]") {
   run_scenario({"status", plan("status", 3, "\"status\": 503"), 3, 3, 3});
 }
 
 TEST_CASE("faults: a 503 storm outlasting the retry budget is ridden out by the spool, nothing dropped",
-          "[integration][faults]") {
+          "[integration][faults][rest]") {
   // 20 answers of 503: the retry policy (5 retries) gives up three times; the journal holds
   // the requests and the sender tries again after 1, 2, 4 s (without a spool: dropped).
   Scenario sc{"status", plan("status", 20, "\"status\": 503"), 20, 10, 20};
@@ -215,33 +215,35 @@ TEST_CASE("faults: a 503 storm outlasting the retry budget is ridden out by the 
   run_scenario(sc);
 }
 
-TEST_CASE("faults: 429 three times with Retry-After 1 s", "[integration][faults]") {
+TEST_CASE("faults: 429 three times with Retry-After 1 s", "[integration][faults][rest]") {
   run_scenario({"status", plan("status", 3, "\"status\": 429, \"retry_after\": \"1\""), 3, 3, 3});
 }
 
-TEST_CASE("faults: 503 after the server committed, resent without duplicates", "[integration][faults]") {
+TEST_CASE("faults: 503 after the server committed, resent without duplicates",
+          "[integration][faults][rest]") {
   run_scenario({"status_after_forward", plan("status_after_forward", 2, "\"status\": 503"), 2, 2, 2});
 }
 
-TEST_CASE("faults: connection reset before forwarding, three times", "[integration][faults]") {
+TEST_CASE("faults: connection reset before forwarding, three times", "[integration][faults][rest]") {
   run_scenario({"reset_before", plan("reset_before", 3), 3, 1, 3});
 }
 
-TEST_CASE("faults: connection reset after the server committed, twice", "[integration][faults]") {
+TEST_CASE("faults: connection reset after the server committed, twice", "[integration][faults][rest]") {
   run_scenario({"reset_after_forward", plan("reset_after_forward", 2), 2, 1, 2});
 }
 
-TEST_CASE("faults: stalled 3 s with a 1 s request timeout, late duplicates", "[integration][faults]") {
+TEST_CASE("faults: stalled 3 s with a 1 s request timeout, late duplicates", "[integration][faults][rest]") {
   Scenario sc{"stall", plan("stall", 2, "\"seconds\": 3"), 2, 2, 2, std::chrono::seconds(1)};
   sc.late_duplicates = true;
   run_scenario(sc);
 }
 
-TEST_CASE("faults: slow answers dribbled at 300 bytes per second", "[integration][faults]") {
+TEST_CASE("faults: slow answers dribbled at 300 bytes per second", "[integration][faults][rest]") {
   run_scenario({"slow", plan("slow", 3, "\"bytes_per_second\": 300"), 3, 0, 0});
 }
 
-TEST_CASE("faults: create_run is not resent after a 503, is resent after a 429", "[integration][faults]") {
+TEST_CASE("faults: create_run is not resent after a 503, is resent after a 429",
+          "[integration][faults][rest]") {
   if (!testing::have_server()) return;
   const std::string python = python_or_skip();
   if (python.empty()) return;
@@ -280,7 +282,7 @@ TEST_CASE("faults: create_run is not resent after a 503, is resent after a 429",
 // was sent twice and created two runs, with no error for the caller. Requests that are
 // not safe to repeat now always use a fresh connection (HttpRequest::fresh_connection).
 TEST_CASE("faults: create_run is not resent after a reset once the server committed",
-          "[integration][faults]") {
+          "[integration][faults][rest]") {
   if (!testing::have_server()) return;
   const std::string python = python_or_skip();
   if (python.empty()) return;

@@ -202,9 +202,12 @@ TEST_CASE("logged models: create, params, tags, model metric, finalize, search, 
   CHECK(by_run.source == "models:/" + id);
   CHECK(by_run.run_id == run_id);
 
-  // A source that claims a logged model without naming it is refused by the server.
-  auto no_id = server_error([&] { client.create_model_version(rm, "models:/" + id); });
-  CHECK(no_id.http_status() == 400);
+  // A source that claims a logged model without naming it is refused by the server (its
+  // request handler checks; the SQL store under the Python client, and the local one, do not).
+  if (!testing::local_backend()) {
+    auto no_id = server_error([&] { client.create_model_version(rm, "models:/" + id); });
+    CHECK(no_id.http_status() == 400);
+  }
 
   client.delete_registered_model(rm);
   client.delete_registered_model(rm2);

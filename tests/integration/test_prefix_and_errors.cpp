@@ -12,7 +12,7 @@ using mlflowpp::RunStatus;
 using mlflowpp::ServerError;
 using mlflowpp::TransportError;
 
-TEST_CASE("prefix: a server under --static-prefix /mlflow", "[integration][prefix]") {
+TEST_CASE("prefix: a server under --static-prefix /mlflow", "[integration][prefix][rest]") {
   if (!testing::have_server()) return;
   const char* env = std::getenv("MLFLOWPP_TEST_PREFIX_TRACKING_URI");
   if (env == nullptr || *env == '\0') {
@@ -66,7 +66,7 @@ TEST_CASE("prefix: a server under --static-prefix /mlflow", "[integration][prefi
   }
 }
 
-TEST_CASE("errors: an unreachable server is a TransportError", "[integration][errors]") {
+TEST_CASE("errors: an unreachable server is a TransportError", "[integration][errors][rest]") {
   if (!testing::have_server()) return;
   auto o = testing::options("http://127.0.0.1:1");
   o.retry.max_retries = 1;
@@ -109,7 +109,7 @@ TEST_CASE("errors: an unreachable server is a TransportError", "[integration][er
   CHECK(errs[0].items == 2);
 }
 
-TEST_CASE("errors: a non-MLflow 404 is a ServerError with status 404", "[integration][errors]") {
+TEST_CASE("errors: a non-MLflow 404 is a ServerError with status 404", "[integration][errors][rest]") {
   if (!testing::have_server()) return;
   mlflowpp::Client client(testing::options(testing::tracking_uri() + "/nope"));
   auto err = itest::thrown<ServerError>([&] { client.get_experiment("0"); });

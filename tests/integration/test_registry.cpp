@@ -172,11 +172,14 @@ TEST_CASE("registry: model versions, tags, stages, latest versions, download URI
   CHECK(v3.version == "3");
   CHECK(v3.run_id.empty());
 
-  // A source outside the run is refused by the server.
-  auto foreign =
-      server_error([&] { client.create_model_version(name, "mlflow-artifacts:/0/elsewhere/model", of_run); });
-  CHECK(foreign.http_status() == 400);
-  CHECK(foreign.error_code() == "INVALID_PARAMETER_VALUE");
+  // A source outside the run is refused by the server (its request handler checks it; a
+  // store, MLflow's SQL store under the Python client included, does not: not the local one).
+  if (!testing::local_backend()) {
+    auto foreign = server_error(
+        [&] { client.create_model_version(name, "mlflow-artifacts:/0/elsewhere/model", of_run); });
+    CHECK(foreign.http_status() == 400);
+    CHECK(foreign.error_code() == "INVALID_PARAMETER_VALUE");
+  }
 
   // get reads back what was created.
   ModelVersion g1 = client.get_model_version(name, "1");
@@ -398,7 +401,7 @@ TEST_CASE("registry: register_model creates the model once and resolves runs:/ U
   client.delete_registered_model(name);
 }
 
-TEST_CASE("registry: the server refuses what the client refuses up front", "[integration][registry]") {
+TEST_CASE("registry: the server refuses what the client refuses up front", "[integration][registry][rest]") {
   // The client-side checks mirror the server; send the same inputs raw to prove it.
   if (!testing::have_server()) return;
   auto client = testing::client();

@@ -200,7 +200,7 @@ void check_offline_run(mlflowpp::Client& client, const OfflineJournal& j) {
 }  // namespace
 
 TEST_CASE("sync tool: an offline run's journal becomes a finished run, and the journal is removed",
-          "[integration][sync]") {
+          "[integration][sync][rest]") {
   if (!testing::have_server() || !have_tool()) return;
   support::TempDir dir("itest-sync");
   const OfflineJournal j = offline_journal(dir.str(), testing::unique_name("itest-sync-offline"));
@@ -219,7 +219,7 @@ TEST_CASE("sync tool: an offline run's journal becomes a finished run, and the j
 }
 
 TEST_CASE("sync tool: a run started and never ended is marked FAILED at its last metric timestamp",
-          "[integration][sync]") {
+          "[integration][sync][rest]") {
   if (!testing::have_server() || !have_tool()) return;
   auto client = testing::client();
   const std::string exp = client.create_experiment(testing::unique_name("itest-sync-crash"));
@@ -256,7 +256,7 @@ TEST_CASE("sync tool: a run started and never ended is marked FAILED at its last
 }
 
 TEST_CASE("sync tool: --list describes journals and changes nothing, a live owner's journal is skipped",
-          "[integration][sync]") {
+          "[integration][sync][rest]") {
   if (!testing::have_server() || !have_tool()) return;
   support::TempDir root("itest-sync");
   // A spool root: the journal sits one level down, in a per-server folder.
@@ -313,7 +313,7 @@ TEST_CASE("sync tool: --list describes journals and changes nothing, a live owne
   }
 }
 
-TEST_CASE("sync tool: replaying the same journal twice duplicates nothing", "[integration][sync]") {
+TEST_CASE("sync tool: replaying the same journal twice duplicates nothing", "[integration][sync][rest]") {
   if (!testing::have_server() || !have_tool()) return;
   support::TempDir dir("itest-sync"), backup("itest-sync");
   const OfflineJournal j = offline_journal(dir.str(), testing::unique_name("itest-sync-twice"));
@@ -338,7 +338,7 @@ TEST_CASE("sync tool: replaying the same journal twice duplicates nothing", "[in
 }
 
 TEST_CASE("sync tool: exit status 1 leaves the journal when the server cannot be reached, 2 on usage errors",
-          "[integration][sync]") {
+          "[integration][sync][rest]") {
   if (!testing::have_server() || !have_tool()) return;
   support::TempDir dir("itest-sync");
   const OfflineJournal j = offline_journal(dir.str(), testing::unique_name("itest-sync-unreachable"));
@@ -378,7 +378,8 @@ TEST_CASE("sync tool: exit status 1 leaves the journal when the server cannot be
   CHECK(fs::file_size(j.path) == size);
 }
 
-TEST_CASE("sync tool: a journal for runs the server does not have is left untouched", "[integration][sync]") {
+TEST_CASE("sync tool: a journal for runs the server does not have is left untouched",
+          "[integration][sync][rest]") {
   if (!testing::have_server() || !have_tool()) return;
   // Written for another server: its run ids mean nothing here. Replaying would have every
   // request refused (404), acknowledged and the journal removed.

@@ -161,7 +161,7 @@ ServerError expect_server_error(F&& f) {
 
 }  // namespace
 
-TEST_CASE("tls: Basic auth over TLS verified with the test CA", "[integration][tls]") {
+TEST_CASE("tls: Basic auth over TLS verified with the test CA", "[integration][tls][rest]") {
   if (!testing::have_server()) return;
   const auto env = tls_env();
   if (!env) return;
@@ -176,7 +176,7 @@ TEST_CASE("tls: Basic auth over TLS verified with the test CA", "[integration][t
   CHECK(expect_server_error([&] { bare.get_experiment("0"); }).http_status() == 404);
 }
 
-TEST_CASE("tls: Basic auth over TLS configured by ClientOptions::from_env", "[integration][tls]") {
+TEST_CASE("tls: Basic auth over TLS configured by ClientOptions::from_env", "[integration][tls][rest]") {
   if (!testing::have_server()) return;
   const auto env = tls_env();
   if (!env) return;
@@ -225,7 +225,7 @@ TEST_CASE("tls: Basic auth over TLS configured by ClientOptions::from_env", "[in
   CHECK(snapshot() == before);  // the guards restored the environment
 }
 
-TEST_CASE("tls: Bearer token over TLS, and Basic wins when both are configured", "[integration][tls]") {
+TEST_CASE("tls: Bearer token over TLS, and Basic wins when both are configured", "[integration][tls][rest]") {
   if (!testing::have_server()) return;
   const auto env = tls_env();
   if (!env) return;
@@ -270,7 +270,8 @@ TEST_CASE("tls: Bearer token over TLS, and Basic wins when both are configured",
   }
 }
 
-TEST_CASE("tls: wrong or missing Basic credentials are a 401 that leaks no password", "[integration][tls]") {
+TEST_CASE("tls: wrong or missing Basic credentials are a 401 that leaks no password",
+          "[integration][tls][rest]") {
   if (!testing::have_server()) return;
   const auto env = tls_env();
   if (!env) return;
@@ -395,7 +396,8 @@ TEST_CASE("tls: wrong or missing Basic credentials are a 401 that leaks no passw
   }
 }
 
-TEST_CASE("tls: certificate verification (system store, explicit CA, insecure mode)", "[integration][tls]") {
+TEST_CASE("tls: certificate verification (system store, explicit CA, insecure mode)",
+          "[integration][tls][rest]") {
   if (!testing::have_server()) return;
   const auto env = tls_env();
   if (!env) return;
@@ -444,7 +446,7 @@ TEST_CASE("tls: certificate verification (system store, explicit CA, insecure mo
   }
 }
 
-TEST_CASE("tls: mutual TLS with a client certificate", "[integration][tls]") {
+TEST_CASE("tls: mutual TLS with a client certificate", "[integration][tls][rest]") {
   if (!testing::have_server()) return;
   const auto env = tls_env();
   if (!env) return;
@@ -522,7 +524,8 @@ TEST_CASE("tls: mutual TLS with a client certificate", "[integration][tls]") {
   }
 }
 
-TEST_CASE("tls: the async logger over TLS + Basic, 4 threads x 500 points", "[integration][tls][async]") {
+TEST_CASE("tls: the async logger over TLS + Basic, 4 threads x 500 points",
+          "[integration][tls][async][rest]") {
   if (!testing::have_server()) return;
   const auto env = tls_env();
   if (!env) return;

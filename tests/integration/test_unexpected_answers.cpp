@@ -102,7 +102,7 @@ struct Reports {
 
 TEST_CASE(
     "unexpected answers: synchronous writes, registry writes and artifact transfers throw, nothing counted",
-    "[integration][answers]") {
+    "[integration][answers][rest]") {
   if (!testing::have_server()) return;
   const std::string python = python_or_skip();
   if (python.empty()) return;
@@ -167,7 +167,7 @@ TEST_CASE(
 TEST_CASE(
     "unexpected answers: the async logger holds the data in the spool, reports once per run, "
     "delivers exactly once when the gateway is fixed",
-    "[integration][answers]") {
+    "[integration][answers][rest]") {
   if (!testing::have_server()) return;
   const std::string python = python_or_skip();
   if (python.empty()) return;
@@ -224,7 +224,7 @@ TEST_CASE(
 
 #ifdef MLFLOWPP_SYNC_TOOL
 TEST_CASE("unexpected answers: mlflowpp-sync acknowledges no record answered by a login page",
-          "[integration][answers]") {
+          "[integration][answers][rest]") {
   if (!testing::have_server()) return;
   const std::string python = python_or_skip();
   if (python.empty()) return;
@@ -284,7 +284,7 @@ TEST_CASE("unexpected answers: mlflowpp-sync acknowledges no record answered by 
 #endif
 
 TEST_CASE("unexpected answers: https:// to the plain-HTTP server fails at once with a TLS error",
-          "[integration][answers]") {
+          "[integration][answers][rest]") {
   if (!testing::have_server()) return;
   std::string uri = testing::tracking_uri();
   REQUIRE(uri.rfind("http://", 0) == 0);
@@ -306,7 +306,7 @@ TEST_CASE("unexpected answers: https:// to the plain-HTTP server fails at once w
 }
 
 TEST_CASE("unexpected answers: with an unwritable spool folder the memory-only path delivers everything",
-          "[integration][answers]") {
+          "[integration][answers][rest]") {
   if (!testing::have_server()) return;
   support::TempDir scratch("itest-answers");
   const fs::path blocker = scratch.path() / "a-file";

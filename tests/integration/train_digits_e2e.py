@@ -4,6 +4,12 @@
 Usage:
 
     MLFLOW_TRACKING_URI=http://127.0.0.1:5000 train_digits_e2e.py /path/to/train_digits
+    train_digits_e2e.py --local /path/to/train_digits
+
+With --local the program runs in an empty folder with no tracking URI (mlflowpp's embedded
+local store), and the checks below run twice: through the Python client on the
+`sqlite:///<folder>/mlflow.db` it wrote, then through the pinned `mlflow server` started
+on that file (which must open it with no migration).
 
 (MLFLOWPP_TEST_TRACKING_URI is used when set, else MLFLOW_TRACKING_URI; one of them is
 required.) Runs the program with `--epochs 5 --experiment <unique name>`, takes the run id
@@ -15,7 +21,8 @@ from the last line of its stdout (`run_id=<id>`) and checks, through
     N = 5 x steps_per_epoch (parsed from the program's first line, "... N steps per epoch");
   * `train_accuracy` and `test_accuracy` have one point per epoch at steps 1..5;
   * the final test_accuracy is above 0.90;
-  * params lr, hidden, batch_size, epochs ("5"), seed, and tags model, dataset, framework.
+  * params lr, hidden, batch_size, epochs ("5"), seed, and tags model, dataset, framework;
+  * the artifact confusion_matrix.json holds a 10 x 10 matrix.
 
 Prints one summary line and exits 0, or prints every difference and exits 1.
 """
@@ -39,34 +46,66 @@ def fail(lines):
     return rb.fail(PROG, lines)
 
 
-def main(argv):
-    if len(argv) != 2:
-        print(f"usage: {argv[0]} /path/to/train_digits", file=sys.stderr)
-        return 2
-    binary = argv[1]
-    uri = rb.tracking_uri()
-    if not uri:
-        return fail(["no tracking server: set MLFLOWPP_TEST_TRACKING_URI or MLFLOW_TRACKING_URI"])
-    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        return fail([f"not an executable file: {binary}"])
-
+def run_program(binary, uri, cwd=None):
+    """Runs train_digits (against `uri`, or with no tracking URI at all when `uri` is None,
+    in `cwd`). Returns (run id, experiment, steps per epoch, seconds, problems)."""
     experiment = f"e2e-train-digits-{rb.unique_suffix()}"
     cmd = [binary, "--epochs", str(EPOCHS), "--experiment", experiment]
-    stdout_lines, elapsed, problems = rb.run_example(cmd, uri)
+    stdout_lines, elapsed, problems = rb.run_example(cmd, uri, cwd=cwd)
     if problems:
-        return fail(problems)
+        return None, experiment, None, elapsed, problems
     if not stdout_lines:
-        return fail(["the program printed nothing"])
-
+        return None, experiment, None, elapsed, ["the program printed nothing"]
     # "data: 1797 samples from ... (train 1438, test 359), 45 steps per epoch"
     steps_per_epoch = rb.steps_per_epoch(stdout_lines[0])
     if steps_per_epoch is None:
-        return fail([f"first line does not give the steps per epoch: {stdout_lines[0]!r}"])
+        return None, experiment, None, elapsed, [f"first line does not give the steps per epoch: {stdout_lines[0]!r}"]
     m = re.fullmatch(r"run_id=([0-9A-Za-z]+)", stdout_lines[-1].strip())
     if not m:
-        return fail([f"last line is not run_id=<id>: {stdout_lines[-1]!r}"])
-    run_id = m.group(1)
+        return None, experiment, None, elapsed, [f"last line is not run_id=<id>: {stdout_lines[-1]!r}"]
+    return m.group(1), experiment, steps_per_epoch, elapsed, []
 
+
+def main(argv):
+    local = "--local" in argv
+    args = [a for a in argv[1:] if a != "--local"]
+    if len(args) != 1:
+        print(f"usage: {argv[0]} [--local] /path/to/train_digits", file=sys.stderr)
+        return 2
+    binary = args[0]
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        return fail([f"not an executable file: {binary}"])
+    if not local:
+        uri = rb.tracking_uri()
+        if not uri:
+            return fail(["no tracking server: set MLFLOWPP_TEST_TRACKING_URI or MLFLOW_TRACKING_URI"])
+        run_id, experiment, spe, elapsed, problems = run_program(binary, uri)
+        if problems:
+            return fail(problems)
+        return check_run(uri, run_id, experiment, spe, elapsed, "")
+
+    # --local: in an empty folder with no tracking URI, the program must write ./mlflow.db and
+    # ./mlruns/ (the embedded local store), which the Python client reads, and which the
+    # pinned `mlflow server` serves with no migration.
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="e2e-local-") as folder:
+        run_id, experiment, spe, elapsed, problems = run_program(binary, None, cwd=folder)
+        if problems:
+            return fail(problems)
+        db = os.path.join(folder, "mlflow.db")
+        missing = [p for p in (db, os.path.join(folder, "mlruns")) if not os.path.exists(p)]
+        if missing:
+            return fail([f"not created: {p}" for p in missing])
+        status = check_run("sqlite:///" + db, run_id, experiment, spe, elapsed, " (Python client on the file)")
+        if status != 0:
+            return status
+        with rb.mlflow_server_on(db, folder) as server_uri:
+            return check_run(server_uri, run_id, experiment, spe, elapsed, " (mlflow server on the file)")
+
+
+def check_run(uri, run_id, experiment, steps_per_epoch, elapsed, where):
+    """Checks the run through MlflowClient(uri); prints OK or the problems."""
     from mlflow.tracking import MlflowClient  # after the telemetry setting
 
     client = MlflowClient(tracking_uri=uri)
@@ -128,11 +167,24 @@ def main(argv):
     for key in REQUIRED_TAGS:
         if key not in data.tags:
             problems.append(f"tag {key!r} is missing")
+    # The confusion matrix artifact: 10 x 10 counts summing to the test set's size.
+    try:
+        import json as _json
+        import tempfile as _tempfile
+
+        with _tempfile.TemporaryDirectory() as dst:
+            path = client.download_artifacts(run_id, "confusion_matrix.json", dst)
+            with open(path) as f:
+                matrix = _json.load(f)["rows_true_columns_predicted"]
+        if len(matrix) != 10 or any(len(row) != 10 for row in matrix):
+            problems.append("confusion_matrix.json is not 10 x 10")
+    except Exception as e:  # noqa: BLE001  (any failure to read it is the finding)
+        problems.append(f"confusion_matrix.json: {type(e).__name__}: {e}")
 
     if problems:
-        return fail([f"run {run_id}: {p}" for p in problems])
+        return fail([f"run {run_id}{where}: {p}" for p in problems])
     print(
-        f"train_digits_e2e: OK run {run_id} in {experiment!r}: FINISHED, "
+        f"train_digits_e2e: OK{where} run {run_id} in {experiment!r}: FINISHED, "
         f"train_loss steps 1..{n_steps} ({steps_per_epoch} per epoch), "
         f"final test_accuracy={final_test_acc:.4f}, {len(data.params)} params, "
         f"program took {elapsed:.1f} s"

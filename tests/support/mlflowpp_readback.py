@@ -10,10 +10,12 @@ starts with
 only; importing it does not import mlflow.
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -66,17 +68,20 @@ def fail(prog, lines):
     return 1
 
 
-def run_example(cmd, uri, timeout=600):
-    """Runs an example program against `uri` (MLFLOW_TRACKING_URI; no inherited run or
-    experiment variables). Returns (stdout lines, seconds taken, problems): problems is
-    empty when the program exited with 0, else says why, with the tails of its output."""
+def run_example(cmd, uri, timeout=600, cwd=None):
+    """Runs an example program against `uri` (MLFLOW_TRACKING_URI; None: no tracking URI at
+    all, so mlflowpp writes ./mlflow.db in `cwd`; no inherited run or experiment
+    variables). Returns (stdout lines, seconds taken, problems): problems is empty when the
+    program exited with 0, else says why, with the tails of its output."""
     env = dict(os.environ)
-    env["MLFLOW_TRACKING_URI"] = uri
-    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
+                 "MLFLOW_TRACKING_URI", "MLFLOWPP_TEST_TRACKING_URI"):
         env.pop(name, None)
+    if uri is not None:
+        env["MLFLOW_TRACKING_URI"] = uri
     started = time.time()
     try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd)
     except subprocess.TimeoutExpired:
         return [], time.time() - started, [f"{' '.join(cmd)} did not finish within {timeout} s"]
     elapsed = time.time() - started
@@ -88,6 +93,49 @@ def run_example(cmd, uri, timeout=600):
             + [f"stderr: {line}" for line in proc.stderr.splitlines()[-20:]]
         )
     return lines, elapsed, []
+
+
+@contextlib.contextmanager
+def mlflow_server_on(db_path, folder, timeout=120):
+    """Starts the pinned `mlflow server` (this interpreter's) on `sqlite:///<db_path>` with
+    `folder` as its working folder, yields its URI once /health answers, stops it after.
+    Raises RuntimeError with the tail of its log when it does not come up (e.g. it refuses
+    the database's schema)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path = os.path.join(folder, "server.log")
+    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", "sqlite:///" + db_path,
+             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(uri + "/health", timeout=2) as r:
+                    if r.read().strip() == b"OK":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                with open(log_path, errors="replace") as f:
+                    tail = f.read()[-3000:]
+                raise RuntimeError(f"mlflow server on {db_path} did not come up:\n{tail}")
+            time.sleep(0.5)
+        yield uri
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def steps_per_epoch(first_line):
