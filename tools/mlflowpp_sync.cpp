@@ -29,10 +29,11 @@
 #include "detail/logger/logger_core.hpp"  // spool_dir_for
 #include "detail/rest/rest.hpp"
 #include "detail/spool/spool.hpp"
-#include "detail/store/stack.hpp"
+#include "detail/stack/stack.hpp"
 #include "detail/store/tracking_store.hpp"
 #include "mlflowpp/error.hpp"
 #include "mlflowpp/options.hpp"
+#include "sync_local.hpp"
 
 namespace {
 
@@ -46,6 +47,8 @@ constexpr int kExitUsage = 2;
 
 constexpr const char* kUsage =
     "Usage: mlflowpp-sync [--tracking-uri URI] [--list] [--wait SECONDS] [FOLDER ...]\n"
+    "       mlflowpp-sync --from sqlite:///path/mlflow.db [--tracking-uri URI] [--experiment NAME ...]\n"
+    "                     [--dry-run]\n"
     "\n"
     "Replays mlflowpp spool journals (*.mlflowpp-journal) into a tracking server: what\n"
     "processes logged while the server was unreachable, or had not delivered when they\n"
@@ -77,7 +80,25 @@ constexpr const char* kUsage =
     "\n"
     "Exit status: 0 every journal was replayed (or skipped because its owner is alive, or\n"
     "there was none); 1 some journal was left (server unreachable, credentials refused,\n"
-    "runs missing, unreadable file); 2 usage error.\n";
+    "runs missing, unreadable file); 2 usage error.\n"
+    "\n"
+    "With --from: copies a database the embedded local store wrote (sqlite:///relative.db,\n"
+    "sqlite:////absolute.db; artifacts in its ./mlruns) into the tracking server, through\n"
+    "the server's API and artifact proxy. Active experiments (matched by name, created with\n"
+    "their tags when missing) and their active runs: params, tags, every point of every\n"
+    "metric, dataset inputs, run name, status, start and end times, and every artifact file.\n"
+    "Idempotent: each copy is tagged mlflowpp.sync.sourceRunId=<local run id>, and a later\n"
+    "sync sends only what that copy lacks (new metric points, params, tags, inputs,\n"
+    "artifacts missing or of another size, a new status); runs still RUNNING stay RUNNING\n"
+    "and are completed by a later sync. Deleted runs and experiments are not copied.\n"
+    "Logged models, model registry entries and the runs' user_id field are not copied.\n"
+    "  --from URI          the local database (must exist).\n"
+    "  --tracking-uri URI  the destination (default: $MLFLOW_TRACKING_URI).\n"
+    "  --experiment NAME   only this experiment (repeatable); default: every active one.\n"
+    "  --dry-run           read both sides and print what would be copied; write nothing.\n"
+    "Prints one line per experiment and per run (what was copied, what was already there)\n"
+    "and the totals. Exit status: 0 everything is there; 1 some experiment or run failed\n"
+    "(each is listed at the end; the others were still copied); 2 usage error.\n";
 
 struct Args {
   std::string tracking_uri;
@@ -308,7 +329,7 @@ int sync_command(const Args& args, const std::vector<std::string>& journals) {
     usage_error(e.what());
   }
   const ClientOptions& options = stack.options;
-  const std::string target = stack.rest->base_url();  // never credentials
+  const std::string target = stack.target;  // never credentials
   std::shared_ptr<TrackingStore> store = stack.store;
 
   if (journals.empty()) {
@@ -471,6 +492,9 @@ int sync_command(const Args& args, const std::vector<std::string>& journals) {
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines in order with stderr's
+  // --from: a local database into a server (tools/sync_local.cpp), not the spool.
+  if (mlflowpp::sync_tool::wants_local_sync(argc, argv))
+    return mlflowpp::sync_tool::sync_local_main(argc, argv);
   try {
     const Args args = parse_args(argc, argv);
     std::string root;
