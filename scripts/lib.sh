@@ -52,10 +52,16 @@ as_root() {
 
 # --- System packages ------------------------------------------------------------------
 
-MLFLOWPP_SYSTEM_PACKAGES=(
+# What building the library and its examples needs (scripts/demo.sh installs only these:
+# no Python, no LibTorch).
+MLFLOWPP_BUILD_PACKAGES=(
     build-essential cmake pkg-config git curl ca-certificates
-    python3 python3-venv
-    libcurl4-openssl-dev libsimdjson-dev libfmt-dev libzstd-dev catch2 clang-format
+    libcurl4-openssl-dev libsimdjson-dev libfmt-dev libzstd-dev libsqlite3-dev
+)
+# What building and running every test needs besides (servers, proxies, sanitizers, lint).
+MLFLOWPP_SYSTEM_PACKAGES=(
+    "${MLFLOWPP_BUILD_PACKAGES[@]}"
+    python3 python3-venv catch2 clang-format
     nginx openssl clang libclang-rt-14-dev
 )
 # LibTorch 1.13 (CPU) for examples/libtorch_train and its two tests. libtorch-dev depends on
@@ -86,10 +92,12 @@ _apt_install() {
         apt-get install -y -q --no-install-recommends "$@"
 }
 
-# Install the Debian packages needed to build and test, if any is missing.
+# install_system_deps [PACKAGE...] — install the given Debian packages (default: all
+# that building and testing need, MLFLOWPP_SYSTEM_PACKAGES), if any is missing.
 install_system_deps() {
-    local missing=() pkg
-    for pkg in "${MLFLOWPP_SYSTEM_PACKAGES[@]}"; do
+    local wanted=("$@") missing=() pkg
+    [[ ${#wanted[@]} -gt 0 ]] || wanted=("${MLFLOWPP_SYSTEM_PACKAGES[@]}")
+    for pkg in "${wanted[@]}"; do
         _deb_installed "$pkg" || missing+=("$pkg")
     done
     if [[ ${#missing[@]} -eq 0 ]]; then
@@ -97,7 +105,7 @@ install_system_deps() {
         return 0
     fi
     log "system packages missing: ${missing[*]}"
-    _apt_install "${MLFLOWPP_SYSTEM_PACKAGES[@]}"
+    _apt_install "${wanted[@]}"
 }
 
 # --- Python venv with MLflow -------------------------------------------------------------

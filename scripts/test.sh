@@ -58,7 +58,7 @@ log "MLFLOWPP_PYTHON=$MLFLOWPP_PYTHON"
 # and under ThreadSanitizer, then every libFuzzer target for a bounded time.
 hardening_rc=0
 if [[ $# -eq 0 && ${MLFLOWPP_HARDENING:-1} != 0 ]]; then
-    san_tests=(ctest --output-on-failure --no-tests=error -j2 -L 'unit|integration' -LE large)
+    san_tests=(ctest --output-on-failure --no-tests=error -j2 -L 'unit|integration|local' -LE large)
     build_variant "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DMLFLOWPP_BUILD_TESTS=ON \
         "-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
     log "== unit and integration tests under ASan + UBSan"
