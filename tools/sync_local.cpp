@@ -8,10 +8,7 @@
 // completed by the next sync.
 #include "sync_local.hpp"
 
-#include <stdlib.h>  // mkdtemp
-
 #include <algorithm>
-#include <cerrno>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -32,6 +29,7 @@
 #include "mlflowpp/client.hpp"
 #include "mlflowpp/error.hpp"
 #include "mlflowpp/options.hpp"
+#include "sync_local_artifacts.hpp"
 
 namespace mlflowpp::sync_tool {
 namespace {
@@ -148,30 +146,6 @@ PointKey point_key(const Metric& m) {
   std::memcpy(&bits, &v, sizeof bits);
   return {m.step, m.timestamp, bits};
 }
-
-/// A scratch folder for downloads, removed with its contents at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::error_code ec;
-    fs::path base = fs::temp_directory_path(ec);
-    if (ec) base = "/tmp";
-    std::string tmpl = (base / "mlflowpp-sync-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      throw std::runtime_error("cannot create a scratch folder " + tmpl + ": " + std::strerror(errno));
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 class LocalSync {
  public:
@@ -347,23 +321,12 @@ class LocalSync {
     }
 
     // Artifacts: files missing there, or of another size.
-    std::map<std::string, int64_t> dst_files;
-    if (!fresh)
-      for (const FileInfo& f : dst_.list_artifacts_recursive(dst.info.run_id))
-        if (!f.is_dir) dst_files[f.path] = f.file_size.value_or(-1);
-    std::vector<FileInfo> files;
-    for (const FileInfo& f : src_.list_artifacts_recursive(src_id)) {
-      if (f.is_dir) continue;
-      auto it = dst_files.find(f.path);
-      if (it != dst_files.end() && it->second == f.file_size.value_or(-1)) {
-        ++present.artifacts;
-        present.bytes += static_cast<uint64_t>(f.file_size.value_or(0));
-      } else {
-        files.push_back(f);
-        ++copied.artifacts;
-        copied.bytes += static_cast<uint64_t>(f.file_size.value_or(0));
-      }
-    }
+    const ArtifactPlan artifacts =
+        plan_artifacts(src_, src_id, dst_, fresh ? std::string() : dst.info.run_id);
+    copied.artifacts = artifacts.copy.files;
+    copied.bytes = artifacts.copy.bytes;
+    present.artifacts = artifacts.present.files;
+    present.bytes = artifacts.present.bytes;
     copied.params = params.size();
     copied.tags = tags.size();
     copied.inputs = inputs.size();
@@ -399,7 +362,7 @@ class LocalSync {
       }
       if (!params.empty() || !tags.empty()) dst_.log_batch(dst_id, {}, params, tags);
       if (!inputs.empty()) dst_.log_inputs(dst_id, inputs);
-      if (!files.empty()) copy_artifacts(src_id, dst_id, files);
+      if (!artifacts.files.empty()) artifact_copier_.copy(src_, src_id, dst_, dst_id, artifacts.files);
       if (status_differs) dst_.update_run(dst_id, src.info.status, src.info.end_time, src.info.run_name);
     }
     const char* verb =
@@ -417,22 +380,6 @@ class LocalSync {
     totals_.present += present;
   }
 
-  /// Downloads each file from the local store and uploads it to the same path there.
-  void copy_artifacts(const std::string& src_id, const std::string& dst_id,
-                      const std::vector<FileInfo>& files) {
-    if (!scratch_) scratch_.emplace();
-    for (const FileInfo& f : files) {
-      const fs::path dir = scratch_->path() / "run";
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-      const std::string local = src_.download_artifacts(src_id, f.path, dir.string());
-      const auto slash = f.path.rfind('/');
-      dst_.log_artifact(dst_id, local, slash == std::string::npos ? std::string() : f.path.substr(0, slash));
-    }
-    std::error_code ec;
-    fs::remove_all(scratch_->path() / "run", ec);
-  }
-
   /// After a TransportError (the retry policy gave up: the destination, or the local
   /// database's lock, is not answering) the rest is not attempted: each would wait as long.
   void stop() { stopped_ = true; }
@@ -444,7 +391,7 @@ class LocalSync {
   Client& src_;
   Client& dst_;
   Totals totals_;
-  std::optional<ScratchDir> scratch_;
+  ArtifactCopier artifact_copier_;
 };
 
 }  // namespace

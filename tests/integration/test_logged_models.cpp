@@ -207,6 +207,16 @@ TEST_CASE("logged models: create, params, tags, model metric, finalize, search, 
   if (!testing::local_backend()) {
     auto no_id = server_error([&] { client.create_model_version(rm, "models:/" + id); });
     CHECK(no_id.http_status() == 400);
+  } else {
+    // The local store accepts it, as MLflow's SQL store does: the source stays as given,
+    // the storage location (the download URI) and the run id come from the logged model.
+    mlflowpp::ModelVersion no_id = client.create_model_version(rm, "models:/" + id);
+    CHECK(no_id.source == "models:/" + id);
+    CHECK(no_id.run_id == run_id);
+    const mlflowpp::ModelVersion stored = client.get_model_version(rm, no_id.version);
+    CHECK(stored.source == "models:/" + id);
+    CHECK(stored.run_id == run_id);
+    CHECK(client.get_model_version_download_uri(rm, no_id.version) == got.info.artifact_uri);
   }
 
   client.delete_registered_model(rm);

@@ -179,6 +179,21 @@ TEST_CASE("registry: model versions, tags, stages, latest versions, download URI
         [&] { client.create_model_version(name, "mlflow-artifacts:/0/elsewhere/model", of_run); });
     CHECK(foreign.http_status() == 400);
     CHECK(foreign.error_code() == "INVALID_PARAMETER_VALUE");
+  } else {
+    // The local store accepts it, as MLflow's SQL store does: the version stores the source
+    // as given (also its storage location, which the download URI reads) and the run id.
+    const std::string other = name + "-foreign";
+    client.create_registered_model(other);
+    const std::string foreign_source = "mlflow-artifacts:/0/elsewhere/model";
+    ModelVersion f = client.create_model_version(other, foreign_source, of_run);
+    CHECK(f.version == "1");
+    CHECK(f.source == foreign_source);
+    CHECK(f.run_id == run_id);
+    const ModelVersion fg = client.get_model_version(other, "1");
+    CHECK(fg.source == foreign_source);
+    CHECK(fg.run_id == run_id);
+    CHECK(client.get_model_version_download_uri(other, "1") == foreign_source);
+    client.delete_registered_model(other);
   }
 
   // get reads back what was created.

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -427,4 +429,95 @@ TEST_CASE("local: the async logger writes through log-batch", "[local]") {
   CHECK(r.data.metric("loss")->step == 2999);
   CHECK(std::isnan(r.data.metric("acc")->value));
   CHECK(l.client.get_metric_history(run_id, "loss").size() == 3000);
+}
+
+TEST_CASE("local: a changed param in an async batch is isolated by bisection", "[local]") {
+  Local l;
+  const std::string exp = l.client.create_experiment("async-bisect");
+  const std::string run_id = l.client.create_run(exp).info.run_id;
+  l.client.log_param(run_id, "lr", "0.1");
+
+  AsyncLogger& logger = l.client.async_logger();
+  std::mutex mu;
+  std::vector<LogError> errors;
+  logger.set_error_callback([&](const LogError& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    errors.push_back(e);
+  });
+  // One batch: metrics, params and tags around a param whose value changes (refused by the
+  // store, as MLflow's SqlAlchemyStore.log_batch refuses it).
+  for (int step = 0; step < 50; ++step) logger.log_metric(run_id, "loss", 1.0 / (step + 1), step);
+  logger.log_param(run_id, "batch", "64");
+  logger.log_param(run_id, "lr", "0.2");
+  logger.log_param(run_id, "optimizer", "adam");
+  logger.set_tag(run_id, "phase", "train");
+  for (int step = 50; step < 100; ++step) logger.log_metric(run_id, "loss", 1.0 / (step + 1), step);
+  const FlushResult flushed = logger.flush();
+  CHECK(flushed.complete);
+  CHECK(flushed.rejected == 1);
+  CHECK(flushed.dropped == 0);
+
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    REQUIRE(errors.size() == 1);
+    const LogError& e = errors[0];
+    CHECK(e.kind == LogError::Kind::kRejectedByServer);
+    CHECK(e.run_id == run_id);
+    CHECK(e.key == "lr");
+    CHECK(e.items == 1);
+    CHECK(e.error_code == "INVALID_PARAMETER_VALUE");
+    CHECK(e.message.find("'lr'") != std::string::npos);
+  }
+  const Run r = l.client.get_run(run_id);
+  CHECK(r.data.param("lr") == std::optional<std::string>("0.1"));
+  CHECK(r.data.param("batch") == std::optional<std::string>("64"));
+  CHECK(r.data.param("optimizer") == std::optional<std::string>("adam"));
+  CHECK(r.data.tag("phase") == std::optional<std::string>("train"));
+  CHECK(l.client.get_metric_history(run_id, "loss").size() == 100);
+  logger.set_error_callback(nullptr);
+}
+
+TEST_CASE("local: an empty mlflow.runName tag counts as absent, duplicate tag keys are refused", "[local]") {
+  Local l;
+  const std::string exp = l.client.create_experiment("run-name-tag");
+  CreateRunOptions o;
+  o.tags = {{"mlflow.runName", ""}, {"team", "ml"}};
+  const Run generated = l.client.create_run(exp, o);
+  CHECK_FALSE(generated.info.run_name.empty());
+  CHECK(generated.data.tag("mlflow.runName") == std::optional<std::string>(generated.info.run_name));
+  CHECK(generated.data.tag("team") == std::optional<std::string>("ml"));
+  CHECK(l.client.get_run(generated.info.run_id).info.run_name == generated.info.run_name);
+
+  o.run_name = "given";
+  const Run given = l.client.create_run(exp, o);
+  CHECK(given.info.run_name == "given");
+  CHECK(given.data.tag("mlflow.runName") == std::optional<std::string>("given"));
+
+  // MLflow's INSERT of the run's tags fails on two tags with one key (BAD_REQUEST).
+  CreateRunOptions dup;
+  dup.tags = {{"team", "ml"}, {"team", "infra"}};
+  std::string message;
+  CHECK(error_code_of([&] { l.client.create_run(exp, dup); }, &message) == "BAD_REQUEST");
+  CHECK(message.find("'team'") != std::string::npos);
+  CHECK(l.client.search_all_runs({exp}).size() == 2);
+}
+
+TEST_CASE("local: logged models without a name are named as runs are", "[local]") {
+  Local l;
+  const std::string exp = l.client.create_experiment("lm-names");
+  const std::regex shape("^([a-z]+)-([a-z]+)-([0-9]{1,4})$");
+  std::set<std::string> predicates;
+  for (int i = 0; i < 50; ++i) {
+    const std::string name = l.client.create_logged_model(exp).info.name;
+    std::smatch m;
+    REQUIRE(std::regex_match(name, m, shape));
+    CHECK(name.size() <= 20);
+    CHECK(std::stoi(m[3].str()) <= 1000);
+    predicates.insert(m[1].str());
+  }
+  // MLflow's word list (as for run names), not a short one of its own: 50 draws from its
+  // ~150 predicates give far more than 16 distinct ones.
+  CHECK(predicates.size() > 16);
+  const std::string run_name = l.client.create_run(exp).info.run_name;
+  CHECK(std::regex_match(run_name, shape));
 }

@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <sys/random.h>
 
+#include <atomic>
 #include <chrono>
-#include <random>
+#include <cstdio>
+#include <thread>
 
 #include "detail/local/schema.hpp"
 #include "mlflowpp/error.hpp"
@@ -18,32 +21,57 @@ std::shared_ptr<LocalDatabase> LocalDatabase::open(const LocalTarget& target) {
   try {
     db->conn_ = std::make_unique<sql::Connection>(path, true, kBusyTimeout);
     auto& c = *db->conn_;
-    // WAL: readers (mlflow ui, other ranks) never wait for a writer and a writer never waits
-    // for readers; synchronous=NORMAL keeps every committed transaction across a crash of
-    // the process (a power loss may lose the last ones, never corrupt the file).
-    // foreign_keys and case_sensitive_like as MLflow's own engine sets them.
-    {
-      auto st = c.prepare("PRAGMA journal_mode=WAL");
-      while (st->step()) {
-      }
-    }
+    // foreign_keys and case_sensitive_like as MLflow's own engine sets them; synchronous=NORMAL
+    // in WAL mode keeps every committed transaction across a crash of the process (a power
+    // loss may lose the last ones, never corrupt the file).
     c.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=true;");
-    // A 32 MiB page cache and a checkpoint every ~16 MiB of WAL (instead of 2 MiB and 4 MiB):
-    // fewer reads and fsyncs on the metric hot path (log-batch, about +15% points/s).
+    // Speed of the metric path (ADR 0008): a 32 MiB page cache, a checkpoint every ~16 MiB of WAL.
     c.exec("PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=4000;");
-    const bool empty = c.read([&] { return schema_is_empty(c); });
-    if (empty) {
-      db->revision_ = c.write(
-          [&] {
-            if (schema_is_empty(c)) {  // another process may have created it meanwhile
-              create_schema(c, target.artifact_root);
-              return schema_head_revision();
-            }
-            return check_schema(c, path);
-          },
-          kWriteDeadline);
-    } else {
-      db->revision_ = c.read([&] { return check_schema(c, path); });
+    // Several processes may open a new file at once (the ranks of one job): every step is
+    // retried while another holds the lock, until the write deadline.
+    const auto until = std::chrono::steady_clock::now() + kWriteDeadline;
+    for (;;) {
+      try {
+        // The schema is checked (or created) before anything else touches the file, so a
+        // file that is refused is left exactly as it was.
+        const bool empty = c.read([&] { return schema_is_empty(c); });
+        if (empty) {
+          db->revision_ = c.write(
+              [&] {
+                if (schema_is_empty(c)) {  // another process may have created it meanwhile
+                  create_schema(c, target.artifact_root);
+                  return schema_head_revision();
+                }
+                return check_schema(c, path);
+              },
+              kWriteDeadline);
+        } else {
+          db->revision_ = c.read([&] { return check_schema(c, path); });
+        }
+        // WAL: readers (mlflow ui, other ranks) never wait for the writer, nor it for them.
+        // It persists in the file; it needs a local filesystem.
+        std::string mode;
+        {
+          auto st = c.prepare("PRAGMA journal_mode=WAL");
+          if (st->step()) mode = st->text(0);
+          while (st->step()) {
+          }
+        }
+        if (mode != "wal") {
+          static std::atomic<bool> warned{false};
+          if (!warned.exchange(true))
+            std::fprintf(
+                stderr,
+                "mlflowpp: %s stays in '%s' journal mode (SQLite's WAL mode is unavailable here, "
+                "e.g. on a network filesystem): readers and writers of the file wait for each other\n",
+                path.c_str(), mode.c_str());
+        }
+        break;
+      } catch (const sql::SqliteError& e) {
+        const int p = e.primary();
+        if ((p != SQLITE_BUSY && p != SQLITE_LOCKED) || std::chrono::steady_clock::now() >= until) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
     }
   } catch (const sql::SqliteError& e) {
     switch (e.primary()) {
@@ -96,14 +124,22 @@ int64_t local_now_ms() {
 }
 
 std::string new_uuid_hex() {
-  thread_local std::mt19937_64 rng{
-      std::random_device{}() ^
-      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count())};
-  const uint64_t a = rng(), b = rng();
-  // uuid4 layout: version nibble 4, variant bits 10.
-  const uint64_t hi = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
-  const uint64_t lo = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  return fmt::format("{:016x}{:016x}", hi, lo);
+  // From the kernel's CSPRNG on every call: a forked child never repeats its parent's ids.
+  unsigned char b[16];
+  std::size_t got = 0;
+  while (got < sizeof b) {
+    const ssize_t n = getrandom(b + got, sizeof b - got, 0);
+    if (n > 0) got += static_cast<std::size_t>(n);
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // variant 10
+  static const char* const kHex = "0123456789abcdef";
+  std::string out(32, '0');
+  for (std::size_t i = 0; i < 16; ++i) {
+    out[2 * i] = kHex[b[i] >> 4];
+    out[2 * i + 1] = kHex[b[i] & 0x0f];
+  }
+  return out;
 }
 
 }  // namespace mlflowpp::detail

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "detail/local/database.hpp"
+#include "detail/local/local_common.hpp"
 
 namespace mlflowpp::detail::local {
 
@@ -17,11 +18,6 @@ struct Token {
   std::string text;  ///< raw text (quotes included for strings and quoted identifiers)
   std::size_t pos = 0;
 };
-
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 bool is_quoted(const std::string& s, char q) { return s.size() >= 2 && s.front() == q && s.back() == q; }
 

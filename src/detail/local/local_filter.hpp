@@ -1,6 +1,8 @@
 #pragma once
-// The filter and order_by grammar of the local store's searches: the subset of MLflow's
-// SearchUtils grammar that users write. Private: not installed.
+// The one filter and order_by grammar of the local store's searches (runs and experiments
+// in local_search.cpp; registered models, model versions and logged models in
+// local_registry_*.cpp and local_logged_models.cpp): the subset of MLflow's SearchUtils
+// grammar that users write. Private: not installed.
 //
 // Filter: comparisons joined with AND. A comparison is `<identifier> <comparator> <value>`:
 // - identifier: `key` (an attribute), `<type>.<key>` with type one of metric(s),
@@ -11,7 +13,8 @@
 // - value: a quoted string, a number, or a parenthesized list of quoted strings (IN).
 // Anything else (OR, parentheses grouping, NOT LIKE, <>, RLIKE...) is refused with
 // INVALID_PARAMETER_VALUE naming the part. Which identifiers, comparators and value types
-// are valid for each search is checked by the SQL builders (local_search.cpp).
+// are valid for each search is checked by the SQL builders (local_search.cpp and the
+// registry's, which share local_query.hpp).
 
 #include <cstdint>
 #include <string>

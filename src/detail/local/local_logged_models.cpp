@@ -9,21 +9,17 @@
 
 #include <algorithm>
 #include <array>
-#include <random>
 
 #include "detail/codec/json.hpp"
 #include "detail/codec/json_read.hpp"
 #include "detail/local/database.hpp"
-#include "detail/local/local_registry_query.hpp"
+#include "detail/local/local_query.hpp"
+#include "detail/local/local_tracking.hpp"
 #include "mlflowpp/error.hpp"
 
-namespace mlflowpp::detail::local_logged {
+namespace mlflowpp::detail::local {
 
 namespace {
-
-using local_registry::append_comparison;
-using local_registry::FilterClause;
-using local_registry::Query;
 
 #define LM_COLUMNS                                                                           \
   "lm.model_id, lm.experiment_id, lm.name, lm.artifact_location, lm.creation_timestamp_ms, " \
@@ -93,30 +89,6 @@ int64_t require_model(sql::Connection& c, const std::string& model_id) {
   return e;
 }
 
-int64_t parse_experiment_id(const std::string& id) {
-  if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
-    throw_invalid(fmt::format("Invalid experiment ID: '{}'", id));
-  return std::stoll(id);
-}
-
-// As mlflow.utils.name_utils._generate_random_name: "<predicate>-<noun>-<0..999>".
-std::string random_name() {
-  static constexpr std::array<const char*, 16> kPredicates{
-      "abundant", "brave", "calm",  "clean", "crisp",  "eager",  "gentle", "honest",
-      "jolly",    "kind",  "lucky", "merry", "nimble", "polite", "quick",  "tidy"};
-  static constexpr std::array<const char*, 16> kNouns{"ant",  "bass", "cat",  "doe",  "eel",   "finch",
-                                                      "goat", "hare", "ibis", "jay",  "koala", "lark",
-                                                      "mole", "newt", "owl",  "panda"};
-  thread_local std::mt19937 rng{std::random_device{}()};
-  std::uniform_int_distribution<std::size_t> word(0, 15);
-  std::uniform_int_distribution<int> number(0, 999);
-  return fmt::format("{}-{}-{}", kPredicates[word(rng)], kNouns[word(rng)], number(rng));
-}
-
-[[noreturn]] void throw_bad_request(const std::string& message) {
-  throw ServerError(400, "BAD_REQUEST", message, "BAD_REQUEST: " + message);
-}
-
 void insert_param(sql::Connection& c, const std::string& model_id, int64_t experiment_id,
                   const LoggedModelParam& p) {
   try {
@@ -175,20 +147,12 @@ void append_latest_metric(Query& q, const std::string& name,
 
 }  // namespace
 
-LoggedModel create(sql::Connection& c, const std::string& experiment_id, const CreateLoggedModelOptions& o) {
+LoggedModel logged_model_create(sql::Connection& c, const std::string& experiment_id,
+                                const CreateLoggedModelOptions& o) {
   const int64_t eid = parse_experiment_id(experiment_id);
-  auto& ex = c.cached("SELECT artifact_location, lifecycle_stage FROM experiments WHERE experiment_id = ?1");
-  ex.bind(1, eid);
-  if (!ex.step()) {
-    ex.reset();
-    throw_not_found(fmt::format("No Experiment with id={} exists", experiment_id));
-  }
-  std::string location = ex.text(0);
-  const std::string stage = ex.text(1);
-  ex.reset();
-  if (stage != "active")
-    throw_invalid(fmt::format("The experiment {} must be in the 'active' state. Current state is {}.",
-                              experiment_id, stage));
+  const Experiment experiment = require_experiment(c, eid);
+  check_experiment_active(experiment);
+  std::string location = experiment.artifact_location;
   const std::string model_id = "m-" + new_uuid_hex();
   while (!location.empty() && location.back() == '/') location.pop_back();
   const std::string artifact_location = location + "/models/" + model_id + "/artifacts";
@@ -199,7 +163,7 @@ LoggedModel create(sql::Connection& c, const std::string& experiment_id, const C
       "VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, 'active', ?6, ?7, NULL)");
   ins.bind(1, model_id)
       .bind(2, eid)
-      .bind(3, o.name.empty() ? random_name() : o.name)
+      .bind(3, o.name.empty() ? random_run_name() : o.name)
       .bind(4, artifact_location);
   ins.bind(5, now);
   if (o.model_type.empty())
@@ -213,20 +177,20 @@ LoggedModel create(sql::Connection& c, const std::string& experiment_id, const C
   ins.run();
   for (const auto& p : o.params) insert_param(c, model_id, eid, p);
   for (const auto& t : o.tags) upsert_tag(c, model_id, eid, t);
-  return get(c, model_id, false);
+  return logged_model_get(c, model_id, false);
 }
 
-LoggedModel finalize(sql::Connection& c, const std::string& model_id, LoggedModelStatus status) {
+LoggedModel logged_model_finalize(sql::Connection& c, const std::string& model_id, LoggedModelStatus status) {
   require_model(c, model_id);
   c.cached("UPDATE logged_models SET status = ?1, last_updated_timestamp_ms = ?2 WHERE model_id = ?3")
       .bind(1, static_cast<int64_t>(status))
       .bind(2, local_now_ms())
       .bind(3, model_id)
       .run();
-  return get(c, model_id, true);
+  return logged_model_get(c, model_id, true);
 }
 
-LoggedModel get(sql::Connection& c, const std::string& model_id, bool allow_deleted) {
+LoggedModel logged_model_get(sql::Connection& c, const std::string& model_id, bool allow_deleted) {
   auto& st =
       c.cached("SELECT " LM_COLUMNS ", lm.lifecycle_stage FROM logged_models lm WHERE lm.model_id = ?1");
   st.bind(1, model_id);
@@ -240,7 +204,7 @@ LoggedModel get(sql::Connection& c, const std::string& model_id, bool allow_dele
   return m;
 }
 
-void remove(sql::Connection& c, const std::string& model_id) {
+void logged_model_delete(sql::Connection& c, const std::string& model_id) {
   require_model(c, model_id);
   c.cached(
        "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ?1 WHERE model_id "
@@ -250,13 +214,14 @@ void remove(sql::Connection& c, const std::string& model_id) {
       .run();
 }
 
-void set_tags(sql::Connection& c, const std::string& model_id, const std::vector<LoggedModelTag>& tags) {
+void logged_model_set_tags(sql::Connection& c, const std::string& model_id,
+                           const std::vector<LoggedModelTag>& tags) {
   const int64_t eid = require_model(c, model_id);
   for (const auto& t : tags) upsert_tag(c, model_id, eid, t);
 }
 
-void link_model_version(sql::Connection& c, const std::string& model_id, const std::string& name,
-                        const std::string& version) {
+void logged_model_link_version(sql::Connection& c, const std::string& model_id, const std::string& name,
+                               const std::string& version) {
   // What MLflow's server does after create-model-version with a model_id
   // (AbstractStore.set_model_versions_tags): the `mlflow.modelVersions` tag of the logged
   // model lists every {name, version} registered from it, as a JSON array.
@@ -287,7 +252,7 @@ void link_model_version(sql::Connection& c, const std::string& model_id, const s
   upsert_tag(c, model_id, eid, LoggedModelTag{"mlflow.modelVersions", w.take()});
 }
 
-void delete_tag(sql::Connection& c, const std::string& model_id, const std::string& key) {
+void logged_model_delete_tag(sql::Connection& c, const std::string& model_id, const std::string& key) {
   require_model(c, model_id);
   const int64_t n = c.cached("DELETE FROM logged_model_tags WHERE model_id = ?1 AND tag_key = ?2")
                         .bind(1, model_id)
@@ -297,24 +262,15 @@ void delete_tag(sql::Connection& c, const std::string& model_id, const std::stri
     throw_not_found(fmt::format("No tag with key '{}' found for model with ID '{}'.", key, model_id));
 }
 
-void log_params(sql::Connection& c, const std::string& model_id,
-                const std::vector<LoggedModelParam>& params) {
+void logged_model_log_params(sql::Connection& c, const std::string& model_id,
+                             const std::vector<LoggedModelParam>& params) {
   const int64_t eid = require_model(c, model_id);
   for (const auto& p : params) insert_param(c, model_id, eid, p);
 }
 
-void log_outputs(sql::Connection& c, const std::string& run_id, const std::vector<ModelOutput>& models) {
-  auto& run = c.cached("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?1");
-  run.bind(1, run_id);
-  if (!run.step()) {
-    run.reset();
-    throw_not_found(fmt::format("Run with id={} not found", run_id));
-  }
-  const std::string stage = run.text(0);
-  run.reset();
-  if (stage != "active")
-    throw_invalid(
-        fmt::format("The run {} must be in the 'active' state. Current state is {}.", run_id, stage));
+void log_model_outputs(sql::Connection& c, const std::string& run_id,
+                       const std::vector<ModelOutput>& models) {
+  require_active_run(c, run_id);
   for (const auto& m : models) {
     try {
       c.cached(
@@ -332,8 +288,8 @@ void log_outputs(sql::Connection& c, const std::string& run_id, const std::vecto
   }
 }
 
-PagedList<LoggedModel> search(sql::Connection& c, const std::vector<std::string>& experiment_ids,
-                              const SearchLoggedModelsOptions& o) {
+PagedList<LoggedModel> logged_model_search(sql::Connection& c, const std::vector<std::string>& experiment_ids,
+                                           const SearchLoggedModelsOptions& o) {
   std::string experiments_in;
   std::vector<int64_t> eids;
   for (const auto& e : experiment_ids) {
@@ -343,13 +299,13 @@ PagedList<LoggedModel> search(sql::Connection& c, const std::vector<std::string>
   auto bind_experiments = [&](Query& q) {
     for (int64_t e : eids) q.bind(e);
   };
-  const auto clauses = local_registry::parse_filter(o.filter_string);
+  const auto clauses = parse_filter(o.filter_string);
   Query joins, where;
   bool has_metric_filters = false;
   where.add(" WHERE lm.lifecycle_stage != 'deleted' AND lm.experiment_id IN (").add(experiments_in).add(")");
   bind_experiments(where);
   for (const auto& f : clauses) {
-    if (f.entity == FilterClause::Entity::kAttribute) {
+    if (f.type == "attribute") {
       static const std::array<const char*, 8> kColumns{"model_id",
                                                        "name",
                                                        "model_type",
@@ -365,20 +321,24 @@ PagedList<LoggedModel> search(sql::Connection& c, const std::vector<std::string>
         throw_invalid(fmt::format("Invalid attribute key '{}' in the logged model filter", f.key));
       where.add(" AND ");
       if (key == "status") {
-        if (f.op != "=" && f.op != "!=" && f.op != "IN" && f.op != "NOT IN")
-          throw_invalid(fmt::format("Invalid comparison operator for status: {}", f.op));
+        if (f.comparator != "=" && f.comparator != "!=" && f.comparator != "IN" && f.comparator != "NOT IN")
+          throw_invalid(fmt::format("Invalid comparison operator for status: {}", f.comparator));
         FilterClause numbers = f;
-        for (auto& v : numbers.values) {
+        auto to_number = [](std::string& v) {
           const char* names[] = {"UNSPECIFIED", "PENDING", "READY", "FAILED"};
           auto it = std::find(std::begin(names), std::end(names), v);
           if (it == std::end(names)) throw_invalid(fmt::format("Unknown model status in filter: '{}'", v));
           v = std::to_string(it - std::begin(names));
-        }
+        };
+        if (numbers.value.kind == FilterValue::Kind::kList)
+          for (auto& v : numbers.value.list) to_number(v);
+        else
+          to_number(numbers.value.text);
         append_comparison(where, "lm.status", numbers, true);
       } else {
         append_comparison(where, "lm." + key, f, key.find("timestamp") != std::string::npos);
       }
-    } else if (f.entity == FilterClause::Entity::kMetric) {
+    } else if (f.type == "metric") {
       has_metric_filters = true;
       where.add(" AND lm.model_id IN (SELECT model_id FROM (");
       append_latest_metric(where, f.key, o.datasets, eids);
@@ -386,7 +346,7 @@ PagedList<LoggedModel> search(sql::Connection& c, const std::vector<std::string>
       append_comparison(where, "metric_value", f, true);
       where.add(")");
     } else {
-      const bool param = f.entity == FilterClause::Entity::kParam;
+      const bool param = f.type == "param";
       where
           .add(param
                    ? " AND lm.model_id IN (SELECT model_id FROM logged_model_params WHERE param_key = ? AND "
@@ -451,7 +411,7 @@ PagedList<LoggedModel> search(sql::Connection& c, const std::vector<std::string>
     order_sql += (order_sql.empty() ? " ORDER BY " : ", ") + std::string("lm.creation_timestamp_ms DESC");
   if (!has_model_id) order_sql += ", lm.model_id ASC";
 
-  const int64_t offset = local_registry::parse_page_token(o.page_token);
+  const int64_t offset = parse_page_token(o.page_token);
   const int64_t max_results = o.max_results > 0 ? o.max_results : 100;
   Query q;
   q.add("SELECT " LM_COLUMNS " FROM logged_models lm").add(joins.sql);
@@ -467,10 +427,10 @@ PagedList<LoggedModel> search(sql::Connection& c, const std::vector<std::string>
   }
   if (static_cast<int64_t>(page.items.size()) > max_results) {
     page.items.resize(static_cast<std::size_t>(max_results));
-    page.next_page_token = local_registry::make_page_token(offset + max_results);
+    page.next_page_token = make_page_token(offset + max_results);
   }
   for (auto& m : page.items) fill(c, m);
   return page;
 }
 
-}  // namespace mlflowpp::detail::local_logged
+}  // namespace mlflowpp::detail::local

@@ -11,21 +11,24 @@
 #include "mlflowpp/entities.hpp"
 #include "mlflowpp/registry.hpp"
 
-namespace mlflowpp::detail::local_logged {
+namespace mlflowpp::detail::local {
 
-LoggedModel create(sql::Connection& c, const std::string& experiment_id, const CreateLoggedModelOptions& o);
-LoggedModel finalize(sql::Connection& c, const std::string& model_id, LoggedModelStatus status);
-LoggedModel get(sql::Connection& c, const std::string& model_id, bool allow_deleted);
-void remove(sql::Connection& c, const std::string& model_id);
-PagedList<LoggedModel> search(sql::Connection& c, const std::vector<std::string>& experiment_ids,
-                              const SearchLoggedModelsOptions& o);
-void set_tags(sql::Connection& c, const std::string& model_id, const std::vector<LoggedModelTag>& tags);
-void delete_tag(sql::Connection& c, const std::string& model_id, const std::string& key);
+LoggedModel logged_model_create(sql::Connection& c, const std::string& experiment_id,
+                                const CreateLoggedModelOptions& o);
+LoggedModel logged_model_finalize(sql::Connection& c, const std::string& model_id, LoggedModelStatus status);
+LoggedModel logged_model_get(sql::Connection& c, const std::string& model_id, bool allow_deleted);
+void logged_model_delete(sql::Connection& c, const std::string& model_id);
+PagedList<LoggedModel> logged_model_search(sql::Connection& c, const std::vector<std::string>& experiment_ids,
+                                           const SearchLoggedModelsOptions& o);
+void logged_model_set_tags(sql::Connection& c, const std::string& model_id,
+                           const std::vector<LoggedModelTag>& tags);
+void logged_model_delete_tag(sql::Connection& c, const std::string& model_id, const std::string& key);
 /// Adds {name, version} to the logged model's `mlflow.modelVersions` tag (as MLflow's server
 /// does when a version is created from the model).
-void link_model_version(sql::Connection& c, const std::string& model_id, const std::string& name,
-                        const std::string& version);
-void log_params(sql::Connection& c, const std::string& model_id, const std::vector<LoggedModelParam>& params);
-void log_outputs(sql::Connection& c, const std::string& run_id, const std::vector<ModelOutput>& models);
+void logged_model_link_version(sql::Connection& c, const std::string& model_id, const std::string& name,
+                               const std::string& version);
+void logged_model_log_params(sql::Connection& c, const std::string& model_id,
+                             const std::vector<LoggedModelParam>& params);
+void log_model_outputs(sql::Connection& c, const std::string& run_id, const std::vector<ModelOutput>& models);
 
-}  // namespace mlflowpp::detail::local_logged
+}  // namespace mlflowpp::detail::local

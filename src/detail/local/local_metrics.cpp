@@ -15,6 +15,7 @@
 #include "detail/codec/json_read.hpp"
 #include "detail/core/call_hooks.hpp"
 #include "detail/core/validation.hpp"
+#include "detail/local/local_query.hpp"
 #include "detail/local/local_tracking.hpp"
 #include "detail/local/sqlite.hpp"
 
@@ -317,7 +318,7 @@ void LocalTrackingStore::log_batch_body(std::string body, const CallHooks* hooks
 PagedList<Metric> LocalTrackingStore::get_metric_history_page(const std::string& run_id,
                                                               const std::string& key, int64_t max_results,
                                                               const std::string& page_token) {
-  const int64_t offset = parse_offset_token(page_token);
+  const int64_t offset = parse_page_token(page_token);
   return db_->read([&](sql::Connection& c) {
     PagedList<Metric> out;
     auto& st = c.cached(
@@ -335,7 +336,7 @@ PagedList<Metric> LocalTrackingStore::get_metric_history_page(const std::string&
     st.reset();
     if (max_results > 0 && static_cast<int64_t>(out.items.size()) == max_results + 1) {
       out.items.pop_back();
-      out.next_page_token = make_offset_token(offset + max_results);
+      out.next_page_token = make_page_token(offset + max_results);
     }
     return out;
   });

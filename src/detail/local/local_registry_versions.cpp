@@ -11,10 +11,11 @@
 #include <map>
 
 #include "detail/local/database.hpp"
+#include "detail/local/local_common.hpp"
 #include "detail/local/local_logged_models.hpp"
-#include "detail/local/local_registry_query.hpp"
+#include "detail/local/local_query.hpp"
 
-namespace mlflowpp::detail::local_registry {
+namespace mlflowpp::detail::local {
 
 namespace {
 
@@ -225,7 +226,7 @@ ModelVersion create_version(sql::Connection& c, const std::string& name, const s
   ins.bind(9, storage_location);
   ins.run();
   for (const auto& t : o.tags) set_version_tag(c, name, std::to_string(version), t.key, t.value);
-  if (!o.model_id.empty()) local_logged::link_model_version(c, o.model_id, name, std::to_string(version));
+  if (!o.model_id.empty()) logged_model_link_version(c, o.model_id, name, std::to_string(version));
   return load_version(c, name, version, true);
 }
 
@@ -277,11 +278,11 @@ PagedList<ModelVersion> search_versions(sql::Connection& c, const SearchModelVer
   q.add(" AND mv.current_stage != ?").bind(std::string(kStageDeleted));
   bool querying_prompts = false;
   for (const auto& f : clauses)
-    if (f.entity == FilterClause::Entity::kTag && f.key == kPromptTag)
-      querying_prompts = (f.op == "=" && lower(f.values.front()) == "true") ||
-                         (f.op == "!=" && lower(f.values.front()) == "false");
+    if (f.type == "tag" && f.key == kPromptTag)
+      querying_prompts = (f.comparator == "=" && lower(f.value.text) == "true") ||
+                         (f.comparator == "!=" && lower(f.value.text) == "false");
   for (const auto& f : clauses) {
-    if (f.entity == FilterClause::Entity::kAttribute) {
+    if (f.type == "attribute") {
       static const std::map<std::string, std::string> kColumns{{"name", "mv.name"},
                                                                {"run_id", "mv.run_id"},
                                                                {"source_path", "mv.source"},
@@ -290,17 +291,18 @@ PagedList<ModelVersion> search_versions(sql::Connection& c, const SearchModelVer
       if (it == kColumns.end()) throw_invalid(fmt::format("Invalid attribute name: {}", f.key));
       const bool numeric = f.key == "version_number";
       if (numeric) {
-        if (f.op == "LIKE" || f.op == "ILIKE")
-          throw_invalid(fmt::format("Invalid comparator for attribute {}: {}", f.key, f.op));
-      } else if (f.op == "<" || f.op == "<=" || f.op == ">" || f.op == ">=" ||
-                 ((f.op == "IN" || f.op == "NOT IN") && f.key != "run_id" && f.key != "name")) {
-        throw_invalid(fmt::format("Invalid comparator for attribute: {}", f.op));
+        if (f.comparator == "LIKE" || f.comparator == "ILIKE")
+          throw_invalid(fmt::format("Invalid comparator for attribute {}: {}", f.key, f.comparator));
+      } else if (f.comparator == "<" || f.comparator == "<=" || f.comparator == ">" || f.comparator == ">=" ||
+                 ((f.comparator == "IN" || f.comparator == "NOT IN") && f.key != "run_id" &&
+                  f.key != "name")) {
+        throw_invalid(fmt::format("Invalid comparator for attribute: {}", f.comparator));
       }
       q.add(" AND ");
       append_comparison(q, it->second, f, numeric);
-    } else if (f.entity == FilterClause::Entity::kTag) {
-      if (f.op != "=" && f.op != "!=" && f.op != "LIKE" && f.op != "ILIKE")
-        throw_invalid(fmt::format("Invalid comparator for tag: {}", f.op));
+    } else if (f.type == "tag") {
+      if (f.comparator != "=" && f.comparator != "!=" && f.comparator != "LIKE" && f.comparator != "ILIKE")
+        throw_invalid(fmt::format("Invalid comparator for tag: {}", f.comparator));
       if (!querying_prompts && f.key == kPromptTag) continue;
       q.add(
            " AND EXISTS (SELECT 1 FROM model_version_tags t WHERE t.workspace = mv.workspace AND t.name = "
@@ -311,8 +313,8 @@ PagedList<ModelVersion> search_versions(sql::Connection& c, const SearchModelVer
       append_comparison(q, "t.value", f, false);
       q.add(")");
     } else {
-      throw_invalid(fmt::format("Invalid token type: {} (model versions filter on attributes and tags)",
-                                f.entity == FilterClause::Entity::kParam ? "parameter" : "metric"));
+      throw_invalid(
+          fmt::format("Invalid token type: {} (model versions filter on attributes and tags)", f.type));
     }
   }
   if (!querying_prompts)
@@ -326,7 +328,8 @@ PagedList<ModelVersion> search_versions(sql::Connection& c, const SearchModelVer
   std::vector<std::string> seen;
   std::string order_sql;
   for (const auto& clause : order) {
-    const OrderBy ob = parse_order_by(clause);
+    const OrderClause ob = parse_order_by(clause);
+    if (ob.type != "attribute") throw_invalid(fmt::format("Invalid order by key '{}' specified.", clause));
     static const std::map<std::string, std::string> kOrder{
         {"name", "mv.name"},
         {"version_number", "mv.version"},
@@ -442,4 +445,4 @@ std::string download_uri(sql::Connection& c, const std::string& name, const std:
   return uri;
 }
 
-}  // namespace mlflowpp::detail::local_registry
+}  // namespace mlflowpp::detail::local

@@ -11,7 +11,10 @@
 #include "detail/local/sqlite.hpp"
 #include "mlflowpp/registry.hpp"
 
-namespace mlflowpp::detail::local_registry {
+namespace mlflowpp::detail::local {
+
+/// The workspace every registry row of a single-tenant MLflow carries.
+inline constexpr const char* kWorkspace = "default";
 
 /// MLflow's internal stage of a deleted (redacted) version.
 inline constexpr const char* kStageDeleted = "Deleted_Internal";
@@ -48,4 +51,4 @@ ModelVersion transition_stage(sql::Connection& c, const std::string& name, const
                               const std::string& stage, bool archive_existing_versions);
 std::string download_uri(sql::Connection& c, const std::string& name, const std::string& version);
 
-}  // namespace mlflowpp::detail::local_registry
+}  // namespace mlflowpp::detail::local

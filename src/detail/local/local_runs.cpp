@@ -5,74 +5,11 @@
 
 #include <limits>
 #include <map>
-#include <random>
 
 #include "detail/local/local_tracking.hpp"
 #include "detail/local/sqlite.hpp"
 
 namespace mlflowpp::detail::local {
-
-namespace {
-
-// mlflow/utils/name_utils.py, lower-cased.
-const char* const kNouns[] = {
-    "ant",   "ape",   "asp",    "auk",    "bass",   "bat",      "bear",   "bee",     "bird",   "boar",
-    "bug",   "calf",  "carp",   "cat",    "chimp",  "cod",      "colt",   "conch",   "cow",    "crab",
-    "crane", "croc",  "crow",   "cub",    "deer",   "doe",      "dog",    "dolphin", "donkey", "dove",
-    "duck",  "eel",   "elk",    "fawn",   "finch",  "fish",     "flea",   "fly",     "foal",   "fowl",
-    "fox",   "frog",  "gnat",   "gnu",    "goat",   "goose",    "grouse", "grub",    "gull",   "hare",
-    "hawk",  "hen",   "hog",    "horse",  "hound",  "jay",      "kit",    "kite",    "koi",    "lamb",
-    "lark",  "loon",  "lynx",   "mare",   "midge",  "mink",     "mole",   "moose",   "moth",   "mouse",
-    "mule",  "newt",  "owl",    "ox",     "panda",  "penguin",  "perch",  "pig",     "pug",    "quail",
-    "ram",   "rat",   "ray",    "robin",  "roo",    "rook",     "seal",   "shad",    "shark",  "sheep",
-    "shoat", "shrew", "shrike", "shrimp", "skink",  "skunk",    "sloth",  "slug",    "smelt",  "snail",
-    "snake", "snipe", "sow",    "sponge", "squid",  "squirrel", "stag",   "steed",   "stoat",  "stork",
-    "swan",  "tern",  "toad",   "trout",  "turtle", "vole",     "wasp",   "whale",   "wolf",   "worm",
-    "wren",  "yak",   "zebra",
-};
-const char* const kPredicates[] = {
-    "abundant",    "able",         "abrasive",   "adorable",    "adaptable",   "adventurous",
-    "aged",        "agreeable",    "ambitious",  "amazing",     "amusing",     "angry",
-    "auspicious",  "awesome",      "bald",       "beautiful",   "bemused",     "bedecked",
-    "big",         "bittersweet",  "blushing",   "bold",        "bouncy",      "brawny",
-    "bright",      "burly",        "bustling",   "calm",        "capable",     "carefree",
-    "capricious",  "caring",       "casual",     "charming",    "chill",       "classy",
-    "clean",       "clumsy",       "colorful",   "crawling",    "dapper",      "debonair",
-    "dashing",     "defiant",      "delicate",   "delightful",  "dazzling",    "efficient",
-    "enchanting",  "entertaining", "enthused",   "exultant",    "fearless",    "flawless",
-    "fortunate",   "fun",          "funny",      "gaudy",       "gentle",      "gifted",
-    "glamorous",   "grandiose",    "gregarious", "handsome",    "hilarious",   "honorable",
-    "illustrious", "incongruous",  "indecisive", "industrious", "intelligent", "inquisitive",
-    "intrigued",   "invincible",   "judicious",  "kindly",      "languid",     "learned",
-    "legendary",   "likeable",     "loud",       "luminous",    "luxuriant",   "lyrical",
-    "magnificent", "marvelous",    "masked",     "melodic",     "merciful",    "mercurial",
-    "monumental",  "mysterious",   "nebulous",   "nervous",     "nimble",      "nosy",
-    "omniscient",  "orderly",      "overjoyed",  "peaceful",    "painted",     "persistent",
-    "placid",      "polite",       "popular",    "powerful",    "puzzled",     "rambunctious",
-    "rare",        "rebellious",   "respected",  "resilient",   "righteous",   "receptive",
-    "redolent",    "resilient",    "rogue",      "rumbling",    "salty",       "sassy",
-    "secretive",   "selective",    "sedate",     "serious",     "shivering",   "skillful",
-    "sincere",     "skittish",     "silent",     "smiling",     "sneaky",      "sophisticated",
-    "spiffy",      "stately",      "suave",      "stylish",     "tasteful",    "thoughtful",
-    "thundering",  "traveling",    "treasured",  "trusting",    "unequaled",   "upset",
-    "unique",      "unleashed",    "useful",     "upbeat",      "unruly",      "valuable",
-    "vaunted",     "victorious",   "welcoming",  "whimsical",   "wistful",     "wise",
-    "worried",     "youthful",     "zealous",
-};
-
-}  // namespace
-
-std::string random_run_name() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string name;
-  for (int i = 0; i < 10; ++i) {
-    std::uniform_int_distribution<std::size_t> p(0, std::size(kPredicates) - 1), n(0, std::size(kNouns) - 1);
-    std::uniform_int_distribution<int> num(0, 1000);
-    name = fmt::format("{}-{}-{}", kPredicates[p(rng)], kNouns[n(rng)], num(rng));
-    if (name.size() <= 20) return name;
-  }
-  return name.substr(0, 20);
-}
 
 RunInfo run_info_from(const sql::Stmt& st, int first) {
   RunInfo r;
@@ -95,32 +32,14 @@ RunInfo require_run_info(sql::Connection& c, const std::string& run_id) {
   st.bind(1, run_id);
   if (!st.step()) {
     st.reset();
-    throw_not_found(fmt::format("Run with id={} not found", run_id));
+    throw_run_not_found(run_id);
   }
   RunInfo r = run_info_from(st);
   st.reset();
   return r;
 }
 
-void check_run_active(const RunInfo& info) {
-  if (info.lifecycle_stage != "active")
-    throw_invalid(fmt::format("The run {} must be in the 'active' state. Current state is {}.", info.run_id,
-                              info.lifecycle_stage));
-}
-
-void require_active_run(sql::Connection& c, const std::string& run_id) {
-  auto& st = c.cached("SELECT lifecycle_stage FROM runs WHERE run_uuid = ?1");
-  st.bind(1, run_id);
-  if (!st.step()) {
-    st.reset();
-    throw_not_found(fmt::format("Run with id={} not found", run_id));
-  }
-  std::string stage = st.text(0);
-  st.reset();
-  if (stage != "active")
-    throw_invalid(
-        fmt::format("The run {} must be in the 'active' state. Current state is {}.", run_id, stage));
-}
+void check_run_active(const RunInfo& info) { check_run_stage_active(info.run_id, info.lifecycle_stage); }
 
 void load_run_data(sql::Connection& c, Run& run) {
   const std::string& id = run.info.run_id;
@@ -203,13 +122,19 @@ Run LocalTrackingStore::create_run(const std::string& experiment_id, const std::
                                    int64_t start_time, const std::vector<RunTag>& tags,
                                    const std::string& user_id) {
   const int64_t exp_id = parse_experiment_id(experiment_id.empty() ? "0" : experiment_id);
+  // As SqlAlchemyStore.create_run: the first mlflow.runName tag names the run; an empty one
+  // counts as absent (`run_name or run_name_tag or _generate_random_name()`), and the tag is
+  // then written with the run's name (`if not run_name_tag: tags.append(...)`). Two tags
+  // with one key are refused, as MLflow's INSERT of the run's tags fails on them.
   std::string tag_name;
-  bool has_tag_name = false;
-  for (const auto& t : tags)
-    if (t.key == kRunNameTag && !has_tag_name) {
-      tag_name = t.value;
-      has_tag_name = true;
-    }
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j)
+      if (tags[j].key == tags[i].key)
+        throw_bad_request(fmt::format(
+            "Duplicate tag key '{}' in create_run (UNIQUE constraint failed: tags.key, tags.run_uuid)",
+            tags[i].key));
+    if (tags[i].key == kRunNameTag) tag_name = tags[i].value;
+  }
   if (!run_name.empty() && !tag_name.empty() && run_name != tag_name)
     throw_invalid(fmt::format(
         "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values "
@@ -239,8 +164,9 @@ Run LocalTrackingStore::create_run(const std::string& experiment_id, const std::
         .bind(5, artifact_uri)
         .bind(6, exp_id);
     ins.run();
-    for (const auto& t : tags) upsert_run_tag(c, run_id, t.key, t.value);
-    if (!has_tag_name) upsert_run_tag(c, run_id, kRunNameTag, name);
+    for (const auto& t : tags)
+      if (t.key != kRunNameTag) upsert_run_tag(c, run_id, t.key, t.value);
+    upsert_run_tag(c, run_id, kRunNameTag, name);
     return load_run(c, run_id);
   });
 }

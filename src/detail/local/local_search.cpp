@@ -5,12 +5,10 @@
 #include <fmt/format.h>
 
 #include <cctype>
-#include <cstring>
 #include <set>
-#include <variant>
 
-#include "detail/codec/json_read.hpp"
 #include "detail/local/local_filter.hpp"
+#include "detail/local/local_query.hpp"
 #include "detail/local/local_tracking.hpp"
 #include "detail/local/sqlite.hpp"
 
@@ -18,71 +16,17 @@ namespace mlflowpp::detail::local {
 
 namespace {
 
-using Bound = std::variant<std::string, double, int64_t>;
-
-struct Query {
-  std::string where;  ///< " AND ..." clauses
-  std::vector<Bound> binds;
-
-  std::string add(Bound b) {
-    binds.push_back(std::move(b));
-    return "?" + std::to_string(binds.size());
-  }
-};
-
-void bind_all(sql::Stmt& st, const std::vector<Bound>& binds) {
-  int i = 1;
-  for (const auto& b : binds) {
-    std::visit([&](const auto& v) { st.bind(i, v); }, b);
-    ++i;
-  }
-}
-
-const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64(std::string_view in) {
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size()) n |= static_cast<uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
-    if (i + 2 < in.size()) n |= static_cast<uint32_t>(static_cast<unsigned char>(in[i + 2]));
-    out.push_back(kB64[(n >> 18) & 63]);
-    out.push_back(kB64[(n >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kB64[(n >> 6) & 63] : '=');
-    out.push_back(i + 2 < in.size() ? kB64[n & 63] : '=');
-  }
-  return out;
-}
-
-std::optional<std::string> unbase64(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    const char* p = std::strchr(kB64, c);
-    if (!p || c == '\0') return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(p - kB64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
 /// A SQL comparison of `column` with a bound value (SearchUtils.get_sql_comparison_func for
 /// SQLite; LIKE is case-sensitive there: the connection sets case_sensitive_like).
-std::string compare(Query& q, const std::string& column, const FilterClause& c, Bound value) {
+std::string compare(Query& q, const std::string& column, const FilterClause& c, Bind value) {
   if (c.comparator == "IN" || c.comparator == "NOT IN") {
     std::string list;
-    for (const auto& v : c.value.list) list += (list.empty() ? "" : ", ") + q.add(v);
+    for (const auto& v : c.value.list) list += (list.empty() ? "" : ", ") + q.param(v);
     return fmt::format("{} {} ({})", column, c.comparator, list);
   }
   if (c.comparator == "ILIKE")
-    return fmt::format("lower({}) LIKE lower({})", column, q.add(std::move(value)));
-  return fmt::format("{} {} {}", column, c.comparator, q.add(std::move(value)));
+    return fmt::format("lower({}) LIKE lower({})", column, q.param(std::move(value)));
+  return fmt::format("{} {} {}", column, c.comparator, q.param(std::move(value)));
 }
 
 void require_comparator(const FilterClause& c, std::initializer_list<const char*> valid, const char* what) {
@@ -99,7 +43,7 @@ std::string require_string(const FilterClause& c, const char* what) {
   return c.value.text;
 }
 
-Bound require_number(const FilterClause& c, const char* what) {
+Bind require_number(const FilterClause& c, const char* what) {
   if (c.value.kind != FilterValue::Kind::kNumber)
     throw_invalid(
         fmt::format("Expected numeric value type for {} '{}'. Found {}", what, c.key, c.value.text));
@@ -140,7 +84,7 @@ std::string run_condition(Query& q, const FilterClause& c) {
     if (c.value.kind != FilterValue::Kind::kList) require_string(c, "attribute");
     if (col == "name") {
       // attributes.run_name compares the mlflow.runName tag (runs.name is empty for old runs).
-      const std::string key = q.add(std::string(kRunNameTag));
+      const std::string key = q.param(std::string(kRunNameTag));
       return fmt::format(
           "EXISTS (SELECT 1 FROM tags f WHERE f.run_uuid = runs.run_uuid AND f.key = {} AND {})", key,
           compare(q, "f.value", c, c.value.text));
@@ -150,7 +94,7 @@ std::string run_condition(Query& q, const FilterClause& c) {
   if (c.type == "dataset") throw_invalid("Filtering on datasets.* is not supported by the local store");
   const bool metric = c.type == "metric";
   const char* table = metric ? "latest_metrics" : c.type == "param" ? "params" : "tags";
-  const std::string key = q.add(c.key);
+  const std::string key = q.param(c.key);
   if (c.comparator == "IS NULL" || c.comparator == "IS NOT NULL") {
     if (metric) require_comparator(c, {"=", "!=", "<", "<=", ">", ">="}, "metric");
     return fmt::format("{}EXISTS (SELECT 1 FROM {} f WHERE f.run_uuid = runs.run_uuid AND f.key = {})",
@@ -159,8 +103,8 @@ std::string run_condition(Query& q, const FilterClause& c) {
   std::string cond;
   if (metric) {
     require_comparator(c, {"=", "!=", "<", "<=", ">", ">="}, "metric");
-    Bound v = require_number(c, "metric");
-    if (auto* i = std::get_if<int64_t>(&v)) v = static_cast<double>(*i);
+    Bind v = require_number(c, "metric");
+    if (v.kind == Bind::Kind::kInt) v = Bind(static_cast<double>(v.integer));
     cond = compare(q, "f.value", c, std::move(v));
     // NaN is stored as 0 with is_nan: it satisfies only "!=".
     cond = c.comparator == "!=" ? "(" + cond + " OR f.is_nan = 1)" : "(" + cond + " AND f.is_nan = 0)";
@@ -173,22 +117,6 @@ std::string run_condition(Query& q, const FilterClause& c) {
 }
 
 }  // namespace
-
-std::string make_offset_token(int64_t offset) { return base64(fmt::format("{{\"offset\": {}}}", offset)); }
-
-int64_t parse_offset_token(const std::string& token) {
-  if (token.empty()) return 0;
-  const auto decoded = unbase64(token);
-  if (!decoded) throw_invalid("Invalid page token, could not base64-decode");
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  simdjson::dom::object obj;
-  if (parser.parse(*decoded).get(doc) || doc.get(obj))
-    throw_invalid(fmt::format("Invalid page token, decoded value={}", *decoded));
-  const auto offset = jsonread::get_opt_int64(obj, "offset");
-  if (!offset || *offset <= 0) throw_invalid(fmt::format("Invalid page token, parsed value={}", *decoded));
-  return *offset;
-}
 
 PagedList<Run> LocalTrackingStore::search_runs(const std::vector<std::string>& experiment_ids,
                                                const SearchRunsOptions& o) {
@@ -222,7 +150,7 @@ PagedList<Run> LocalTrackingStore::search_runs(const std::vector<std::string>& e
       const std::string alias = "o" + std::to_string(++n);
       const char* table = oc.type == "metric" ? "latest_metrics" : oc.type == "param" ? "params" : "tags";
       joins += fmt::format(" LEFT JOIN {0} {1} ON {1}.run_uuid = runs.run_uuid AND {1}.key = {2}", table,
-                           alias, q.add(oc.key));
+                           alias, q.param(oc.key));
       value = alias + ".value";
       if (oc.type == "metric")
         order +=
@@ -240,7 +168,7 @@ PagedList<Run> LocalTrackingStore::search_runs(const std::vector<std::string>& e
   if (!start_time_ordered) order += "runs.start_time DESC, ";
   order += "runs.run_uuid";
   std::string ids;
-  for (const auto& id : experiment_ids) ids += (ids.empty() ? "" : ", ") + q.add(parse_experiment_id(id));
+  for (const auto& id : experiment_ids) ids += (ids.empty() ? "" : ", ") + q.param(parse_experiment_id(id));
   if (ids.empty()) return {};
   std::string where = "runs.experiment_id IN (" + ids + ")";
   const char* stages = o.run_view_type == ViewType::kActiveOnly    ? "('active')"
@@ -248,19 +176,19 @@ PagedList<Run> LocalTrackingStore::search_runs(const std::vector<std::string>& e
                                                                    : "('active', 'deleted')";
   where += fmt::format(" AND runs.lifecycle_stage IN {}", stages);
   for (const auto& c : parse_filter(o.filter_string)) where += " AND " + run_condition(q, c);
-  const int64_t offset = parse_offset_token(o.page_token);
-  const std::string limit = q.add(o.max_results + 1);
-  const std::string off = q.add(offset);
+  const int64_t offset = parse_page_token(o.page_token);
+  const std::string limit = q.param(o.max_results + 1);
+  const std::string off = q.param(offset);
   sql += joins + " WHERE " + where + " ORDER BY " + order + " LIMIT " + limit + " OFFSET " + off;
   return db_->read([&](sql::Connection& c) {
     PagedList<Run> out;
     auto st = c.prepare(sql);
-    bind_all(*st, q.binds);
+    q.bind_to(*st);
     while (st->step()) out.items.push_back(Run{run_info_from(*st), {}, {}, {}});
     st.reset();
     if (static_cast<int64_t>(out.items.size()) == o.max_results + 1) {
       out.items.pop_back();
-      out.next_page_token = make_offset_token(offset + o.max_results);
+      out.next_page_token = make_page_token(offset + o.max_results);
     }
     for (auto& r : out.items) load_run_data(c, r);
     return out;
@@ -284,11 +212,11 @@ PagedList<Experiment> LocalTrackingStore::search_experiments(const SearchExperim
         if (c.value.kind == FilterValue::Kind::kList) {
           std::string list;
           for (const auto& v : c.value.list)
-            list += (list.empty() ? "" : ", ") + q.add(parse_experiment_id(v));
+            list += (list.empty() ? "" : ", ") + q.param(parse_experiment_id(v));
           where += fmt::format(" AND experiment_id {} ({})", c.comparator, list);
         } else {
           const std::string v = c.value.kind == FilterValue::Kind::kString ? c.value.text : c.value.text;
-          where += fmt::format(" AND experiment_id {} {}", c.comparator, q.add(parse_experiment_id(v)));
+          where += fmt::format(" AND experiment_id {} {}", c.comparator, q.param(parse_experiment_id(v)));
         }
       } else if (c.key == "name") {
         require_comparator(c, {"=", "!=", "LIKE", "ILIKE"}, "string attribute");
@@ -305,7 +233,7 @@ PagedList<Experiment> LocalTrackingStore::search_experiments(const SearchExperim
             c.key));
       }
     } else if (c.type == "tag") {
-      const std::string key = q.add(c.key);
+      const std::string key = q.param(c.key);
       if (c.comparator == "IS NULL" || c.comparator == "IS NOT NULL") {
         where += fmt::format(
             " AND {}EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = "
@@ -341,21 +269,21 @@ PagedList<Experiment> LocalTrackingStore::search_experiments(const SearchExperim
     order += (order.empty() ? "" : ", ") + oc.key + (oc.ascending ? " ASC" : " DESC");
   }
   if (!has_id) order += ", experiment_id DESC";  // MLflow's tie-breaker
-  const int64_t offset = parse_offset_token(o.page_token);
+  const int64_t offset = parse_page_token(o.page_token);
   const std::string sql =
       fmt::format("SELECT experiment_id FROM experiments WHERE {} ORDER BY {} LIMIT {} OFFSET {}", where,
-                  order, q.add(o.max_results + 1), q.add(offset));
+                  order, q.param(o.max_results + 1), q.param(offset));
   return db_->read([&](sql::Connection& c) {
     PagedList<Experiment> out;
     std::vector<int64_t> found;
     {
       auto st = c.prepare(sql);
-      bind_all(*st, q.binds);
+      q.bind_to(*st);
       while (st->step()) found.push_back(st->int64(0));
     }
     if (static_cast<int64_t>(found.size()) == o.max_results + 1) {
       found.pop_back();
-      out.next_page_token = make_offset_token(offset + o.max_results);
+      out.next_page_token = make_page_token(offset + o.max_results);
     }
     for (int64_t id : found)
       if (auto x = load_experiment(c, id)) out.items.push_back(std::move(*x));

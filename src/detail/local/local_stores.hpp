@@ -1,7 +1,7 @@
 #pragma once
 // The embedded local store's implementations of the store seams (ADR 0001, ADR 0008): the
-// tracking store (local_tracking_store.cpp) and the registry store with MLflow 3 logged
-// models (local_registry_store.cpp), both over one LocalDatabase, with the semantics of
+// tracking store (local_tracking.hpp) and the registry store with MLflow 3 logged models
+// (local_registry.hpp), both over one LocalDatabase, with the semantics of
 // MLflow's SqlAlchemyStore. Private: not installed.
 
 #include <memory>

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "detail/local/database.hpp"
+#include "detail/local/local_common.hpp"
 #include "detail/store/tracking_store.hpp"
 
 namespace mlflowpp::detail::local {
@@ -59,9 +60,6 @@ class LocalTrackingStore final : public TrackingStore {
 
 inline constexpr const char* kRunNameTag = "mlflow.runName";
 
-/// Python's int(experiment_id); INVALID_PARAMETER_VALUE as _parse_experiment_id otherwise.
-int64_t parse_experiment_id(const std::string& experiment_id);
-
 /// The experiment row `id` with its tags; std::nullopt when there is none.
 std::optional<Experiment> load_experiment(sql::Connection& c, int64_t id);
 /// load_experiment or RESOURCE_DOES_NOT_EXIST "No Experiment with id=<id> exists".
@@ -78,8 +76,6 @@ RunInfo run_info_from(const sql::Stmt& st, int first = 0);
 RunInfo require_run_info(sql::Connection& c, const std::string& run_id);
 /// INVALID_PARAMETER_VALUE unless the run is active (_check_run_is_active).
 void check_run_active(const RunInfo& info);
-/// require_run_info + check_run_active, reading only the lifecycle stage (the hot path).
-void require_active_run(sql::Connection& c, const std::string& run_id);
 /// The run with its data (latest metrics, params, tags) and dataset inputs.
 Run load_run(sql::Connection& c, const std::string& run_id);
 /// Fills data and inputs of `run` (info already read).
@@ -96,13 +92,5 @@ struct SanitizedValue {
   double value;
 };
 SanitizedValue sanitize_metric_value(double v) noexcept;
-
-/// Python's _generate_random_name(): "<predicate>-<noun>-<0..1000>", at most 20 characters.
-std::string random_run_name();
-
-/// MLflow's SQL page tokens: base64 of the JSON {"offset": N}.
-std::string make_offset_token(int64_t offset);
-/// 0 for an empty token; INVALID_PARAMETER_VALUE for a token that is not such an offset.
-int64_t parse_offset_token(const std::string& token);
 
 }  // namespace mlflowpp::detail::local

@@ -34,35 +34,6 @@ std::string resolve_if_local(const std::string& location) {
 
 }  // namespace
 
-int64_t parse_experiment_id(const std::string& experiment_id) {
-  // Python's int(): surrounding whitespace, an optional sign, decimal digits ('_' between them).
-  std::size_t b = 0, e = experiment_id.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(experiment_id[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(experiment_id[e - 1]))) --e;
-  bool neg = false;
-  if (b < e && (experiment_id[b] == '+' || experiment_id[b] == '-')) neg = experiment_id[b++] == '-';
-  int64_t v = 0;
-  bool ok = b < e;
-  bool prev_digit = false;
-  for (std::size_t i = b; ok && i < e; ++i) {
-    const char ch = experiment_id[i];
-    if (ch == '_' && prev_digit && i + 1 < e) {
-      prev_digit = false;
-      continue;
-    }
-    if (!std::isdigit(static_cast<unsigned char>(ch)) || v > (INT64_MAX - 9) / 10) {
-      ok = false;
-      break;
-    }
-    v = v * 10 + (ch - '0');
-    prev_digit = true;
-  }
-  if (!ok || !prev_digit)
-    throw_invalid(
-        fmt::format("Invalid experiment ID '{}'. Experiment ID must be a valid integer.", experiment_id));
-  return neg ? -v : v;
-}
-
 std::optional<Experiment> load_experiment(sql::Connection& c, int64_t id) {
   auto& st = c.cached(
       "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time "

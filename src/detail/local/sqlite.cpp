@@ -47,7 +47,9 @@ Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db), sql_(sql) {
 Stmt::~Stmt() { sqlite3_finalize(stmt_); }
 
 Stmt& Stmt::bind(int i, std::string_view text) {
-  const int rc = sqlite3_bind_text64(stmt_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  // An empty view may have no data pointer, which SQLite would bind as NULL: bind "" instead.
+  const char* data = text.data() != nullptr ? text.data() : "";
+  const int rc = sqlite3_bind_text64(stmt_, i, data, text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (rc != SQLITE_OK) fail(db_, rc, "bind");
   return *this;
 }
@@ -162,8 +164,16 @@ void Connection::begin_immediate(std::chrono::milliseconds deadline) {
 void Connection::commit() { exec("COMMIT"); }
 
 Connection::Rollback::~Rollback() {
-  if (armed && sqlite3_get_autocommit(c->db_) == 0)
-    sqlite3_exec(c->db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  // A failure here leaves the transaction open; the next write() or read() clears it
+  // (clear_stale_transaction) before it begins.
+  if (armed) c->clear_stale_transaction();
+}
+
+void Connection::clear_stale_transaction() noexcept {
+  for (int attempt = 0; attempt < 3 && sqlite3_get_autocommit(db_) == 0; ++attempt) {
+    for (auto& entry : cache_) entry.second->reset();  // a statement mid-step keeps its lock
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
 }
 
 }  // namespace mlflowpp::detail::sql

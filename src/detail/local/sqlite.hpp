@@ -83,7 +83,9 @@ class Connection {
 
   /// Runs one or more statements without results.
   void exec(std::string_view sql);
-  /// A statement prepared once per connection (keyed by its text), reset before it is returned.
+  /// A statement prepared once per connection, reset before it is returned. Keyed by the
+  /// pointer: pass a string literal (or text of static storage duration), never a
+  /// temporary's c_str().
   Stmt& cached(const char* sql);
   /// A fresh statement (for SQL built at run time).
   std::unique_ptr<Stmt> prepare(std::string_view sql);
@@ -96,6 +98,7 @@ class Connection {
   /// `deadline` passes; then SqliteError(SQLITE_BUSY) is thrown.
   template <typename F>
   auto write(F&& f, std::chrono::milliseconds deadline) -> decltype(f()) {
+    clear_stale_transaction();
     begin_immediate(deadline);
     Rollback guard{this};
     if constexpr (std::is_void_v<decltype(f())>) {
@@ -112,16 +115,17 @@ class Connection {
   /// Runs `f` inside a read transaction (one consistent snapshot).
   template <typename F>
   auto read(F&& f) -> decltype(f()) {
+    clear_stale_transaction();
     exec("BEGIN");
     Rollback guard{this};
     if constexpr (std::is_void_v<decltype(f())>) {
       f();
-      guard.armed = false;
       exec("COMMIT");
+      guard.armed = false;
     } else {
       auto r = f();
-      guard.armed = false;
       exec("COMMIT");
+      guard.armed = false;
       return r;
     }
   }
@@ -134,6 +138,9 @@ class Connection {
   };
   void begin_immediate(std::chrono::milliseconds deadline);
   void commit();
+  /// Ends a transaction a failed ROLLBACK or COMMIT left open (it would hold the file's
+  /// lock and make every later BEGIN fail).
+  void clear_stale_transaction() noexcept;
 
   sqlite3* db_ = nullptr;
   std::string path_;

@@ -10,13 +10,17 @@
 #include "detail/rest/rest.hpp"
 #include "detail/store/registry_store.hpp"
 #include "detail/store/tracking_store.hpp"
+#include "mlflowpp/error.hpp"
 
 namespace mlflowpp::detail {
 
 TrackingStack make_tracking_stack(ClientOptions options, std::shared_ptr<Transport> transport) {
   warm_up_json();
   TrackingStack s;
-  if (is_local_tracking_uri(options.tracking_uri) && !transport) {
+  if (is_local_tracking_uri(options.tracking_uri)) {
+    if (transport)
+      throw InvalidArgumentError("a transport was given for a local tracking URI ('" + options.tracking_uri +
+                                 "'): the local store sends no HTTP requests");
     const LocalTarget target = parse_local_target(options.tracking_uri);
     options.tracking_uri = target.uri;
     options.validate();

@@ -4,8 +4,9 @@
 //   local_writer_probe <tracking_uri> <run_id> <key_prefix> <threads> <points>
 //
 // Thread t logs `points` points of metric "<key_prefix>_t<t>" at steps 0..points-1 (value
-// step * 0.5). Prints "DONE delivered=<n> dropped=<n> complete=<0|1>" and, for each error
-// the logger reports, "ERROR <kind> <message>". SIGXFSZ is ignored, so a file-size limit
+// step * 0.5). <run_id> "new": the probe creates a run in experiment 0 first (prints "RUN <id>"). Prints
+// "DONE delivered=<n> dropped=<n> complete=<0|1>" and, for each error the logger reports, "ERROR <kind>
+// <message>". SIGXFSZ is ignored, so a file-size limit
 // (`ulimit -f`, the full-disk test) shows as write errors, not a killed process.
 #include <csignal>
 #include <cstdio>
@@ -30,12 +31,14 @@ int main(int argc, char** argv) {
   o.retry.backoff_factor = 0.05;
   o.retry.warn_on_retry = false;
   o.logger.report_errors_to_stderr = false;
-  const std::string run_id = argv[2];
+  const std::string run_arg = argv[2];
   const std::string prefix = argv[3];
   const int threads = std::atoi(argv[4]);
   const long points = std::atol(argv[5]);
   try {
     mlflowpp::Client client(o);
+    const std::string run_id = run_arg == "new" ? client.create_run("0").info.run_id : run_arg;
+    if (run_arg == "new") std::printf("RUN %s\n", run_id.c_str());
     mlflowpp::AsyncLogger& logger = client.async_logger();
     std::mutex mu;
     logger.set_error_callback([&](const mlflowpp::LogError& e) {
