@@ -22,6 +22,7 @@
 #include "detail/spool/spool.hpp"
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "integration/sync_tool_util.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -31,39 +32,13 @@ namespace d = mlflowpp::detail;
 using mlflowpp::Metric;
 using mlflowpp::RunStatus;
 
-struct ToolResult {
-  int exit_code = -1;  ///< -1: killed by a signal
-  std::string output;  ///< stdout and stderr
-};
+using itest::ToolResult;
 
-/// Runs mlflowpp-sync with `args` (already shell-quoted), `env` prefixed to the command.
 ToolResult run_tool(const std::string& args, const std::string& env = "") {
-#ifdef MLFLOWPP_SYNC_TOOL
-  const std::string cmd = env + " " + itest::shell_quote(MLFLOWPP_SYNC_TOOL) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  ToolResult r;
-  char buf[512];
-  while (std::fgets(buf, sizeof(buf), p) != nullptr) r.output += buf;
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-#else
-  (void)args;
-  (void)env;
-  FAIL("built without the mlflowpp-sync tool (MLFLOWPP_BUILD_TOOLS=OFF)");
-  return {};
-#endif
+  return itest::run_sync_tool(args, env);
 }
 
-bool have_tool() {
-#ifdef MLFLOWPP_SYNC_TOOL
-  return true;
-#else
-  WARN("skipped: mlflowpp-sync is not built (MLFLOWPP_BUILD_TOOLS=OFF)");
-  return false;
-#endif
-}
+bool have_tool() { return itest::have_sync_tool(); }
 
 std::string sync_args(const std::string& folder) {
   return "--tracking-uri " + itest::shell_quote(testing::tracking_uri()) + " " + itest::shell_quote(folder);

@@ -118,4 +118,22 @@ int64_t parse_page_token(std::string_view token) {
   return *offset;
 }
 
+void append_tag_exists(Query& q, std::string_view tag_table, std::string_view join, const FilterClause& f) {
+  if (f.comparator != "=" && f.comparator != "!=" && f.comparator != "LIKE" && f.comparator != "ILIKE")
+    throw_invalid(fmt::format("Invalid comparator for tag: {}", f.comparator));
+  q.add(" AND EXISTS (SELECT 1 FROM ").add(tag_table).add(" t WHERE ").add(join).add(" AND t.\"key\" = ?");
+  q.bind(f.key);
+  q.add(" AND ");
+  append_comparison(q, "t.value", f, false);
+  q.add(")");
+}
+
+void append_not_prompt(Query& q, std::string_view tag_table, std::string_view join) {
+  q.add(" AND NOT EXISTS (SELECT 1 FROM ")
+      .add(tag_table)
+      .add(" t WHERE ")
+      .add(join)
+      .add(" AND t.\"key\" = 'mlflow.prompt.is_prompt' AND t.value = 'true')");
+}
+
 }  // namespace mlflowpp::detail::local

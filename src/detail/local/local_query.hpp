@@ -61,6 +61,16 @@ struct Query {
 /// refused with INVALID_PARAMETER_VALUE (the registry searches do not support it).
 void append_comparison(Query& q, std::string_view column, const FilterClause& clause, bool as_number);
 
+/// The registry's tag clauses: ` AND EXISTS (SELECT 1 FROM <tag_table> t WHERE <join> AND
+/// t."key" = ? AND <t.value comparison>)`, `join` relating `t` to the searched row (e.g.
+/// "t.workspace = rm.workspace AND t.name = rm.name"). Comparators = != LIKE ILIKE;
+/// INVALID_PARAMETER_VALUE for others.
+void append_tag_exists(Query& q, std::string_view tag_table, std::string_view join,
+                       const FilterClause& clause);
+/// ` AND NOT EXISTS (...)`: leaves out prompts (rows whose `mlflow.prompt.is_prompt` tag is
+/// "true"), as MLflow's registry searches do unless the filter asks for prompts.
+void append_not_prompt(Query& q, std::string_view tag_table, std::string_view join);
+
 /// MLflow's SQL page tokens: base64 of the JSON {"offset": N}.
 std::string make_page_token(int64_t offset);
 /// 0 for an empty token; INVALID_PARAMETER_VALUE for a token that is not such an offset

@@ -31,6 +31,9 @@ namespace local {
 
 namespace {
 
+/// How a tag row `t` belongs to the searched row.
+constexpr std::string_view kModelTagJoin = "t.workspace = rm.workspace AND t.name = rm.name";
+
 constexpr const char* kPromptTag = "mlflow.prompt.is_prompt";
 
 RegisteredModel read_model_row(const sql::Stmt& st) {
@@ -204,25 +207,14 @@ PagedList<RegisteredModel> LocalRegistryStore::search_registered_models(
       q.add(" AND ");
       append_comparison(q, "rm.name", f, false);
     } else if (f.type == "tag") {
-      if (f.comparator != "=" && f.comparator != "!=" && f.comparator != "LIKE" && f.comparator != "ILIKE")
-        throw_invalid(fmt::format("Invalid comparator for tag: {}", f.comparator));
       if (!querying_prompts && f.key == kPromptTag) continue;
-      q.add(
-           " AND EXISTS (SELECT 1 FROM registered_model_tags t WHERE t.workspace = rm.workspace "
-           "AND t.name = rm.name AND t.\"key\" = ?")
-          .bind(f.key);
-      q.add(" AND ");
-      append_comparison(q, "t.value", f, false);
-      q.add(")");
+      append_tag_exists(q, "registered_model_tags", kModelTagJoin, f);
     } else {
       throw_invalid(
           fmt::format("Invalid token type: {} (registered models filter on name and tags)", f.type));
     }
   }
-  if (!querying_prompts)
-    q.add(
-        " AND NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.workspace = rm.workspace "
-        "AND p.name = rm.name AND p.\"key\" = 'mlflow.prompt.is_prompt' AND p.value = 'true')");
+  if (!querying_prompts) append_not_prompt(q, "registered_model_tags", kModelTagJoin);
 
   std::string order_sql;
   bool by_name = false, by_time = false;

@@ -19,6 +19,10 @@ namespace mlflowpp::detail::local {
 
 namespace {
 
+/// How a tag row `t` belongs to the searched row.
+constexpr std::string_view kVersionTagJoin =
+    "t.workspace = mv.workspace AND t.name = mv.name AND t.version = mv.version";
+
 constexpr const char* kPromptTag = "mlflow.prompt.is_prompt";
 
 // The columns read_version expects, in order.
@@ -301,27 +305,14 @@ PagedList<ModelVersion> search_versions(sql::Connection& c, const SearchModelVer
       q.add(" AND ");
       append_comparison(q, it->second, f, numeric);
     } else if (f.type == "tag") {
-      if (f.comparator != "=" && f.comparator != "!=" && f.comparator != "LIKE" && f.comparator != "ILIKE")
-        throw_invalid(fmt::format("Invalid comparator for tag: {}", f.comparator));
       if (!querying_prompts && f.key == kPromptTag) continue;
-      q.add(
-           " AND EXISTS (SELECT 1 FROM model_version_tags t WHERE t.workspace = mv.workspace AND t.name = "
-           "mv.name "
-           "AND t.version = mv.version AND t.\"key\" = ?")
-          .bind(f.key);
-      q.add(" AND ");
-      append_comparison(q, "t.value", f, false);
-      q.add(")");
+      append_tag_exists(q, "model_version_tags", kVersionTagJoin, f);
     } else {
       throw_invalid(
           fmt::format("Invalid token type: {} (model versions filter on attributes and tags)", f.type));
     }
   }
-  if (!querying_prompts)
-    q.add(
-        " AND NOT EXISTS (SELECT 1 FROM model_version_tags p WHERE p.workspace = mv.workspace AND p.name = "
-        "mv.name "
-        "AND p.\"key\" = 'mlflow.prompt.is_prompt' AND p.value = 'true')");
+  if (!querying_prompts) append_not_prompt(q, "model_version_tags", kVersionTagJoin);
 
   std::vector<std::string> order = o.order_by;
   if (order.empty()) order = {"last_updated_timestamp DESC", "name ASC", "version_number DESC"};
