@@ -3,6 +3,9 @@
 // hides a detail (history paging). Semantics checked against MLflow's SqlAlchemyStore:
 // Default experiment, names unique across deleted experiments, mlflow.runName kept in step,
 // write-once params, metric dedupe, latest_metrics, NaN/Inf, page tokens, the filter grammar.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -520,4 +523,36 @@ TEST_CASE("local: logged models without a name are named as runs are", "[local]"
   CHECK(predicates.size() > 16);
   const std::string run_name = l.client.create_run(exp).info.run_name;
   CHECK(std::regex_match(run_name, shape));
+}
+
+TEST_CASE("local: a percent-escaped sqlite path opens the file SQLAlchemy opens", "[local]") {
+  const support::TempDir dir("local-escaped");
+  const auto t = mlflowpp::detail::parse_local_target("sqlite:///" + dir.str() + "/a%20b.db");
+  CHECK(t.db_path == dir.str() + "/a b.db");
+  const auto kept = mlflowpp::detail::parse_local_target("sqlite:///" + dir.str() + "/a%zzb.db");
+  CHECK(kept.db_path == dir.str() + "/a%zzb.db");  // not an escape: kept, as SQLAlchemy does
+}
+
+TEST_CASE("local: a forked child gets a clear error from the parent's Client, never a hang", "[local]") {
+  Local l;
+  const std::string exp = l.client.create_experiment("forked");
+  const std::string run_id = l.client.create_run(exp).info.run_id;
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    alarm(20);  // a hang fails the test instead of blocking it
+    int code = 3;
+    try {
+      l.client.get_run(run_id);
+      code = 1;  // used the parent's connection
+    } catch (const Error& e) {
+      code = std::string(e.what()).find("fork") != std::string::npos ? 0 : 2;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(l.client.get_run(run_id).info.run_id == run_id);  // the parent carries on
 }

@@ -67,3 +67,22 @@ TEST_CASE("timestamps that look like seconds are recognised", "[validation]") {
   CHECK_FALSE(looks_like_seconds(0));
   CHECK_FALSE(looks_like_seconds(123456));
 }
+
+TEST_CASE("keys: beyond ASCII, exactly Python's \\w (MLflow's ^[/\\w.\\- :]*$)", "[validation]") {
+  using mlflowpp::detail::check_key;
+  // Letters and digits of any script, and other numeric characters, as Python's \w.
+  for (const char* ok : {"grün", "été_1", "日本語", "Ωmega", "x²", "½", "٣"}) {
+    INFO(ok);
+    CHECK_FALSE(check_key("metric", ok).has_value());
+  }
+  // Symbols, emoji and invisible characters are refused before anything is sent or written.
+  for (const char* bad : {"loss€", "acc\xF0\x9F\x98\x80", "a\xE2\x80\x8B",
+                          "a\xC2\xA0"
+                          "b",
+                          "x\xC2\xA9"}) {
+    INFO(bad);
+    const auto why = check_key("metric", bad);
+    REQUIRE(why.has_value());
+    CHECK(why->find("is not allowed (U+") != std::string::npos);
+  }
+}

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "detail/core/text.hpp"  // percent_decode
 #include "detail/http/http.hpp"
 #include "mlflowpp/artifacts.hpp"
 
@@ -42,8 +43,6 @@ std::string join_artifact_path(std::string_view a, std::string_view b);
 std::string_view artifact_basename(std::string_view path) noexcept;
 /// Everything before the last '/' ("" when there is none).
 std::string_view artifact_dirname(std::string_view path) noexcept;
-/// Percent-decodes `%XX` escapes (invalid escapes are kept as they are).
-std::string percent_decode(std::string_view s);
 /// Percent-encodes each segment of a '/'-separated path exactly once (RFC 3986
 /// unreserved characters kept), keeping the '/' separators.
 std::string encode_artifact_path(std::string_view path);

@@ -22,4 +22,8 @@ bool ends_with(std::string_view s, std::string_view suffix) noexcept;
 /// `s` with ASCII letters in lower case (other bytes, UTF-8 included, unchanged).
 std::string ascii_lower(std::string_view s);
 
+/// Percent-decodes `%XX` escapes (invalid escapes are kept as they are), as URL parsers
+/// (and SQLAlchemy for a `sqlite:///` path) do.
+std::string percent_decode(std::string_view s);
+
 }  // namespace mlflowpp::detail

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
+#include <iterator>
 
 #include "detail/core/text.hpp"
 #include "mlflowpp/error.hpp"
@@ -25,6 +27,36 @@ namespace {
 bool allowed_ascii(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '/' ||
          c == '.' || c == '-' || c == ' ' || c == ':';
+}
+
+struct CodePointRange {
+  char32_t first, last;
+};
+// Python's \w above ASCII (scripts/gen_word_chars.py): what MLflow's key regex
+// ^[/\w.\- :]*$ accepts besides the ASCII set above.
+constexpr CodePointRange kWordChars[] = {
+#include "detail/core/word_chars.inc"
+};
+
+bool is_word_char(char32_t cp) {
+  const auto* end = std::end(kWordChars);
+  const auto* it = std::upper_bound(std::begin(kWordChars), end, cp,
+                                    [](char32_t v, const CodePointRange& r) { return v < r.first; });
+  return it != std::begin(kWordChars) && cp <= (it - 1)->last;
+}
+
+/// The code point starting at `s[i]` (valid UTF-8) and its length in bytes.
+char32_t decode_utf8(std::string_view s, std::size_t i, std::size_t& len) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) {
+    len = 1;
+    return b0;
+  }
+  len = b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : 2;
+  char32_t cp = b0 & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+  for (std::size_t k = 1; k < len && i + k < s.size(); ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  return cp;
 }
 
 // posixpath.normpath(key) != key, or it is ".", or starts with ".." or "/".
@@ -51,13 +83,13 @@ std::optional<std::string> check_key(std::string_view what, std::string_view key
   if (len > kMaxEntityKeyLength)
     return fmt::format("invalid {} key '{}': {} characters, the limit is {}", what, shown(key), len,
                        kMaxEntityKeyLength);
-  for (char ch : key) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x80 && !allowed_ascii(c))
+  for (std::size_t i = 0, n = 0; i < key.size(); i += n) {
+    const char32_t cp = decode_utf8(key, i, n);
+    if (cp < 0x80 ? !allowed_ascii(static_cast<unsigned char>(cp)) : !is_word_char(cp))
       return fmt::format(
-          "invalid {} key '{}': character '{}' is not allowed (keys may contain letters, digits, "
-          "'_', '-', '.', ' ', ':' and '/')",
-          what, shown(key), ch);
+          "invalid {} key '{}': character '{}' is not allowed (U+{:04X}; keys may contain letters, "
+          "digits, '_', '-', '.', ' ', ':' and '/', as MLflow's ^[/\\w.\\- :]*$)",
+          what, shown(key), shown(key.substr(i, n)), static_cast<uint32_t>(cp));
   }
   if (path_not_unique(key))
     return fmt::format(

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +18,7 @@ namespace mlflowpp::detail {
 std::shared_ptr<LocalDatabase> LocalDatabase::open(const LocalTarget& target) {
   std::shared_ptr<LocalDatabase> db(new LocalDatabase());
   db->target_ = target;
+  db->pid_ = static_cast<int>(::getpid());
   const std::string& path = target.db_path;
   try {
     db->conn_ = std::make_unique<sql::Connection>(path, true, kBusyTimeout);
@@ -30,6 +32,9 @@ std::shared_ptr<LocalDatabase> LocalDatabase::open(const LocalTarget& target) {
     // Several processes may open a new file at once (the ranks of one job): every step is
     // retried while another holds the lock, until the write deadline.
     const auto until = std::chrono::steady_clock::now() + kWriteDeadline;
+    std::string migrating_rev;  // an older revision seen, and since when it has not moved
+    auto unchanged_since = std::chrono::steady_clock::now();
+    constexpr std::chrono::seconds kMigrationSettle{5};
     for (;;) {
       try {
         // The schema is checked (or created) before anything else touches the file, so a
@@ -46,6 +51,20 @@ std::shared_ptr<LocalDatabase> LocalDatabase::open(const LocalTarget& target) {
               },
               kWriteDeadline);
         } else {
+          // A file the Python client is creating right now is migrated one alembic revision
+          // at a time (seconds): while its older revision keeps moving, wait for it.
+          const std::string rev = c.read([&] { return read_revision(c); });
+          const auto now = std::chrono::steady_clock::now();
+          if (is_older_revision(rev) && now < until) {
+            if (rev != migrating_rev) {
+              migrating_rev = rev;
+              unchanged_since = now;
+            }
+            if (now - unchanged_since < kMigrationSettle) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(200));
+              continue;
+            }
+          }
           db->revision_ = c.read([&] { return check_schema(c, path); });
         }
         // WAL: readers (mlflow ui, other ranks) never wait for the writer, nor it for them.
@@ -97,6 +116,15 @@ std::shared_ptr<LocalDatabase> LocalDatabase::open(const LocalTarget& target) {
     }
   }
   return db;
+}
+
+void LocalDatabase::check_same_process() const {
+  if (static_cast<int>(::getpid()) != pid_)
+    throw Error(fmt::format(
+        "the local MLflow database '{}' was opened by process {}, and this is a process forked from it: "
+        "SQLite forbids using a connection across fork(); create the Client in this process (after the "
+        "fork) or log from the parent",
+        target_.db_path, pid_));
 }
 
 void LocalDatabase::rethrow(const sql::SqliteError& e) const {

@@ -4,10 +4,11 @@
 // store of one Client. See docs/adr/0008-embedded-local-store.md. Private: not installed.
 //
 // Concurrency: one connection per LocalDatabase, its calls serialized by a mutex (many
-// threads of a process); other processes (ranks, `mlflow ui`) share the file through
-// SQLite's locking in WAL mode: readers never wait for the writer, writers wait for each
-// other through the busy timeout and BEGIN IMMEDIATE retries (sqlite.hpp). Every write is
-// one short transaction.
+// threads of a process; a thread waiting for another process's lock holds it, up to
+// kWriteDeadline; a forked child gets an Error, not the parent's connection); other processes (ranks, `mlflow
+// ui`) share the file through SQLite's locking in WAL mode: readers never wait for the writer, writers wait
+// for each other through the busy timeout and BEGIN IMMEDIATE retries (sqlite.hpp). Every write is one short
+// transaction.
 //
 // Errors, mapped so the Client and the async logger behave as they do against a server:
 // - MLflow's own refusals → ServerError with MLflow's error code and HTTP status
@@ -52,6 +53,7 @@ class LocalDatabase {
   /// Runs `f(conn)` in one write transaction, serialized with this process's other calls.
   template <typename F>
   auto write(F&& f) -> decltype(f(std::declval<sql::Connection&>())) {
+    check_same_process();
     std::lock_guard<std::mutex> lk(mu_);
     try {
       return conn_->write([&] { return f(*conn_); }, kWriteDeadline);
@@ -62,6 +64,7 @@ class LocalDatabase {
   /// Runs `f(conn)` in one read transaction.
   template <typename F>
   auto read(F&& f) -> decltype(f(std::declval<sql::Connection&>())) {
+    check_same_process();
     std::lock_guard<std::mutex> lk(mu_);
     try {
       return conn_->read([&] { return f(*conn_); });
@@ -79,10 +82,15 @@ class LocalDatabase {
 
  private:
   LocalDatabase() = default;
+  /// Throws Error in a process forked from the one that opened the database: SQLite forbids
+  /// using a connection across fork(), and the mutex may have been copied locked. (A Client
+  /// used in a forked child must be created there.)
+  void check_same_process() const;
 
   LocalTarget target_;
   std::string revision_;
   std::mutex mu_;
+  int pid_ = 0;  ///< the process that opened the connection
   std::unique_ptr<sql::Connection> conn_;
 };
 

@@ -63,7 +63,7 @@ LocalTarget parse_local_target(std::string_view uri) {
           fmt::format("tracking URI '{}': give the database file's path (no in-memory database, no query "
                       "parameters)",
                       std::string(uri)));
-    const fs::path p{std::string(path)};
+    const fs::path p{percent_decode(path)};  // as SQLAlchemy reads the URI
     db = p.is_absolute() ? p : cwd / p;
   }
   t.db_path = db.lexically_normal().string();

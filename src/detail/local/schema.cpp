@@ -104,6 +104,20 @@ void create_schema(sql::Connection& conn, const std::string& artifact_root) {
   st->bind(1, artifact_root + "/0").bind(2, now).run();
 }
 
+std::string read_revision(sql::Connection& conn) {
+  auto has =
+      conn.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'");
+  has->step();
+  if (has->int64(0) == 0) return {};
+  auto st = conn.prepare("SELECT version_num FROM alembic_version");
+  return st->step() ? st->text(0) : std::string();
+}
+
+bool is_older_revision(const std::string& revision) {
+  const auto& older = schema_older_revisions();
+  return std::find(older.begin(), older.end(), revision) != older.end();
+}
+
 std::string check_schema(sql::Connection& conn, const std::string& path) {
   std::string rev;
   {

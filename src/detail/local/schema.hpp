@@ -28,6 +28,11 @@ void create_schema(sql::Connection& conn, const std::string& artifact_root);
 /// the local store writes (naming them).
 std::string check_schema(sql::Connection& conn, const std::string& path);
 
+/// The revision in the file's alembic_version ("" when it has none).
+std::string read_revision(sql::Connection& conn);
+/// True for one of the pinned MLflow's older revisions.
+bool is_older_revision(const std::string& revision);
+
 /// True when the database has no tables yet (a new or empty file).
 bool schema_is_empty(sql::Connection& conn);
 
