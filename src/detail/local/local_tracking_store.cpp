@@ -19,6 +19,21 @@ namespace local {
 
 namespace {
 
+/// RESOURCE_ALREADY_EXISTS, in the words of MLflow's IntegrityError, when an experiment other
+/// than `except_id` (-1: none) has `name`, deleted ones included (names stay taken).
+void require_name_free(sql::Connection& c, const std::string& name, int64_t except_id) {
+  auto& dup =
+      c.cached("SELECT 1 FROM experiments WHERE workspace = 'default' AND name = ?1 AND experiment_id != ?2");
+  dup.bind(1, name).bind(2, except_id);
+  const bool exists = dup.step();
+  dup.reset();
+  if (exists)
+    throw_exists(fmt::format(
+        "Experiment(name={}) already exists. Error: UNIQUE constraint failed: experiments.workspace, "
+        "experiments.name",
+        name));
+}
+
 /// resolve_uri_if_local: a relative local path (no scheme) becomes absolute.
 std::string resolve_if_local(const std::string& location) {
   const auto colon = location.find(':');
@@ -78,17 +93,7 @@ std::string LocalTrackingStore::create_experiment(const std::string& name,
   const std::string location =
       artifact_location.empty() ? std::string() : resolve_if_local(artifact_location);
   return db_->write([&](sql::Connection& c) {
-    {
-      auto& dup = c.cached("SELECT 1 FROM experiments WHERE workspace = 'default' AND name = ?1");
-      dup.bind(1, name);
-      const bool exists = dup.step();
-      dup.reset();
-      if (exists)
-        throw_exists(fmt::format(
-            "Experiment(name={}) already exists. Error: UNIQUE constraint failed: experiments.workspace, "
-            "experiments.name",
-            name));
-    }
+    require_name_free(c, name, -1);
     const int64_t now = local_now_ms();
     auto& ins = c.cached(
         "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time, "
@@ -138,16 +143,7 @@ void LocalTrackingStore::rename_experiment(const std::string& experiment_id, con
   db_->write([&](sql::Connection& c) {
     const Experiment x = require_experiment(c, id);
     if (x.lifecycle_stage != "active") throw_invalid_state("Cannot rename a non-active experiment.");
-    auto& dup = c.cached(
-        "SELECT 1 FROM experiments WHERE workspace = 'default' AND name = ?1 AND experiment_id != ?2");
-    dup.bind(1, new_name).bind(2, id);
-    const bool exists = dup.step();
-    dup.reset();
-    if (exists)
-      throw_exists(fmt::format(
-          "Experiment(name={}) already exists. Error: UNIQUE constraint failed: experiments.workspace, "
-          "experiments.name",
-          new_name));
+    require_name_free(c, new_name, id);
     auto& upd = c.cached("UPDATE experiments SET name = ?1, last_update_time = ?2 WHERE experiment_id = ?3");
     upd.bind(1, new_name).bind(2, local_now_ms()).bind(3, id).run();
   });
