@@ -12,7 +12,7 @@ int main() try {
   for (int64_t step = 0; step < 100; ++step)
     run.log_metric("loss", std::exp(-0.05 * static_cast<double>(step)), step);  // enqueue only
   auto result = run.end();  // drains the queue, then marks the run FINISHED
-  std::printf("run_id=%s delivered=%s\n", run.run_id().c_str(), result.flush.ok() ? "all" : "NOT all");
+  std::printf("run_id=%s: %s\n", run.run_id().c_str(), result.summary().c_str());
   return result.flush.ok() && result.status_set ? 0 : 1;
 } catch (const std::exception& e) {
   // Catch everything in main: an exception that escapes main terminates the program without

@@ -229,20 +229,11 @@ int run(const Args& args) {
   client.log_dict(run.run_id(), matrix, "confusion_matrix.json");
 
   const mlflowpp::EndRunResult res = run.end();
-  if (res.flush.rejected != 0 || res.flush.dropped != 0) {
-    std::cerr << "warning: " << res.flush.rejected << " logged item(s) rejected and " << res.flush.dropped
-              << " dropped" << std::endl;
-  }
-  if (!res.flush.complete) {
-    std::cerr << "error: logged data not fully delivered: " << res.flush.pending
-              << " item(s) still pending at the end of run " << run.run_id() << std::endl;
+  if (!res.flush.complete || !res.status_set) {
+    std::cerr << "error: run " << run.run_id() << ": " << res.summary() << std::endl;
     return 1;
   }
-  if (!res.status_set) {
-    std::cerr << "error: could not mark run " << run.run_id()
-              << " finished: " << (res.error.empty() ? "unknown error" : res.error) << std::endl;
-    return 1;
-  }
+  if (!res.flush.ok()) std::cerr << "warning: run " << run.run_id() << ": " << res.summary() << std::endl;
   const mlflowpp::LoggerStats st = client.async_logger().stats();
   std::cout << "mlflow: " << st.delivered << " logged items delivered in " << st.requests
             << " request(s) (log-batch and the run's end), " << st.retries << " retried" << std::endl;

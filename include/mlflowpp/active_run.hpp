@@ -38,6 +38,10 @@ struct [[nodiscard]] EndRunResult {
   /// logger, the next process or `mlflowpp-sync`.
   bool status_spooled = false;
   std::string error;  ///< why the status could not be set (empty when it was set or is spooled)
+  /// One sentence for people: what became of the status, then FlushResult::summary(), e.g.
+  /// "status set on the server; all delivered" or "status waits in the spool behind the
+  /// data (sent when the server answers); 102 item(s) not delivered yet, ...".
+  std::string summary() const;
 };
 
 struct RunGuard;

@@ -60,6 +60,11 @@ struct [[nodiscard]] FlushResult {
   uint64_t held_in_spool = 0;
   /// True when complete and nothing was ever rejected or dropped.
   bool ok() const noexcept { return complete && rejected == 0 && dropped == 0; }
+  /// One sentence for people, e.g. "all delivered", or "102 item(s) not delivered yet, 102
+  /// of them held safe in the spool on disk (delivered later); 0 rejected, 0 dropped".
+  /// Says which counts cover the whole logger and which one run, so that they cannot read
+  /// as a contradiction (e.g. nothing pending after shutdown yet items held in the spool).
+  std::string summary() const;
 };
 
 /// What the error callback receives: one per refused item (or per failed request when a

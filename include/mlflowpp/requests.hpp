@@ -39,6 +39,21 @@ struct CreateRunOptions {
   std::vector<RunTag> tags;
 };
 
+/// Whether Client::start_run may start a run offline when the server cannot be reached.
+enum class OfflineStart {
+  /// Never: start_run throws.
+  kNever,
+  /// Only for a server this spool has reached before (listed in `<spool>/servers-reached`,
+  /// or with data waiting in the spool): an outage, which the spool is for. A server never
+  /// reached is most likely a wrong address, so start_run fails within `offline_after`
+  /// with a message that names the URI. The default.
+  kKnownServer,
+  /// Also a server never reached: training offline on purpose (no network, a server that
+  /// is not up yet). The data waits in the spool until a process reaches the server or
+  /// `mlflowpp-sync` delivers it; ActiveRun::end returns as soon as it is on disk.
+  kAlways,
+};
+
 /// Arguments of Client::start_run. The experiment is resolved as the Python fluent API
 /// does: `experiment_id`, else `experiment_name` (created if missing), else
 /// MLFLOW_EXPERIMENT_NAME (created if missing; must agree with MLFLOW_EXPERIMENT_ID when
@@ -59,13 +74,16 @@ struct StartRunOptions {
   /// Add the system tags the Python client sets (mlflow.user, mlflow.source.name,
   /// mlflow.source.type=LOCAL, mlflow.source.git.commit inside a git checkout).
   bool system_tags = true;
-  /// When the server cannot be reached within `offline_after` (connection failures,
-  /// timeouts, 502/503/504), start the run offline instead of throwing: it gets a
+  /// What start_run does when the server cannot be reached within `offline_after`
+  /// (connection failures, timeouts, 502/503/504): unset means MLFLOWPP_OFFLINE_START
+  /// (`never`, `known`, `always`), else OfflineStart::kKnownServer. Offline, the run gets a
   /// placeholder id (`offline-<32 hex>`, see ActiveRun::offline), its data goes to the
   /// spool, and the run is created on the server — tagged `mlflowpp.offlineRunId`, so
-  /// never twice — when it answers again, by this process or a later one. Needs the spool
-  /// (LoggerOptions::spool); resuming a run (run_id, MLFLOW_RUN_ID) never goes offline.
-  bool allow_offline = true;
+  /// never twice — when it answers again, by this process, a later one or `mlflowpp-sync`.
+  /// Otherwise start_run throws TransportError (or the ServerError) within about
+  /// `offline_after`, naming the URI. Needs the spool (LoggerOptions::spool); resuming a
+  /// run (run_id, MLFLOW_RUN_ID) never goes offline.
+  std::optional<OfflineStart> offline_start;
   std::chrono::milliseconds offline_after{std::chrono::seconds(10)};
 };
 

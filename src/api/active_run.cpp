@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "api/client_access.hpp"
 #include "api/logger_access.hpp"
 #include "api/run_registry.hpp"
 #include "detail/core/clock.hpp"
@@ -154,7 +155,8 @@ EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_ti
   }
   // Wait for delivery, but not for a server that stays down: once everything is in the
   // spool and the server has been unreachable for kOutageWait (from the start, for a run
-  // that started offline), the status waits in the journal behind the data.
+  // that started offline), or has refused every connection this process made (ADR 0009),
+  // the status waits in the journal behind the data.
   constexpr std::chrono::seconds kOutageWait{30};
   const auto until = std::chrono::steady_clock::now() + flush_timeout;
   for (;;) {
@@ -163,8 +165,9 @@ EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_ti
     end_result_.flush =
         logger.flush(std::max(std::chrono::milliseconds(0), std::min(left, std::chrono::milliseconds(500))));
     if (end_result_.flush.complete || left.count() <= 0) break;
-    if ((offline_ || core.unreachable_for() >= kOutageWait) && core.server_unreachable() &&
-        core.all_pending_on_disk())
+    if (core.all_pending_on_disk() &&
+        (detail::ClientAccess::refused_everything(client_) ||
+         ((offline_ || core.unreachable_for() >= kOutageWait) && core.server_unreachable())))
       break;
   }
   const RunLogStats mine = logger.run_stats(handle_);  // this run's items only
@@ -193,6 +196,15 @@ EndRunResult ActiveRun::end(RunStatus status, std::chrono::milliseconds flush_ti
     end_result_.error = "unknown error";
   }
   return end_result_;
+}
+
+std::string EndRunResult::summary() const {
+  std::string status = status_set ? "status set on the server"
+                       : status_spooled
+                           ? "status waits in the spool behind the data (sent when the server answers)"
+                       : error.empty() ? "status not set"
+                                       : "status not set: " + error;
+  return status + "; " + flush.summary();
 }
 
 }  // namespace mlflowpp

@@ -2,6 +2,10 @@
 // detail::LoggerCore (src/detail/logger/, see logger_core.hpp).
 #include "mlflowpp/async_logger.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "api/logger_access.hpp"
 #include "detail/logger/logger_core.hpp"
 
@@ -79,6 +83,27 @@ LoggerStats AsyncLogger::stats() const noexcept { return core_->stats(); }
 RunLogStats AsyncLogger::run_stats(RunHandle run) const noexcept { return core_->run_stats(run); }
 void AsyncLogger::set_error_callback(ErrorCallback callback) {
   core_->set_error_callback(std::move(callback));
+}
+
+std::string FlushResult::summary() const {
+  // complete/pending: every item enqueued before the call (the whole logger);
+  // rejected/dropped: since the logger started (a run's own in EndRunResult::flush).
+  std::string out;
+  if (complete) {
+    out = rejected == 0 && dropped == 0 ? "all delivered" : "all accounted for";
+  } else if (pending > 0) {
+    out = fmt::format("{} item(s) not delivered yet", pending);
+    if (held_in_spool > 0)
+      out += fmt::format(", {} of them held safe in the spool on disk (delivered later)",
+                         std::min(held_in_spool, pending));
+  } else if (held_in_spool > 0) {
+    out = fmt::format("{} item(s) held safe in the spool on disk, delivered later", held_in_spool);
+  } else {
+    out = "not all delivered";
+  }
+  if (!complete || rejected > 0 || dropped > 0)
+    out += fmt::format("; {} rejected, {} dropped", rejected, dropped);
+  return out;
 }
 
 }  // namespace mlflowpp

@@ -23,6 +23,7 @@
 #include "detail/logger/logger_core.hpp"
 #include "detail/rest/paging.hpp"
 #include "detail/rest/rest.hpp"
+#include "detail/spool/known_servers.hpp"
 #include "detail/spool/spool.hpp"
 #include "detail/stack/stack.hpp"
 #include "detail/store/tracking_store.hpp"
@@ -57,6 +58,7 @@ Client detail::ClientAccess::make(ClientOptions options, std::shared_ptr<Transpo
   TrackingStack stack = make_tracking_stack(std::move(options), std::move(transport));
   impl->options = std::move(stack.options);
   impl->transport = std::move(stack.transport);
+  impl->reach = std::move(stack.reach);
   impl->rest = std::move(stack.rest);
   impl->local = std::move(stack.local);
   impl->store = std::move(stack.store);
@@ -66,6 +68,9 @@ Client detail::ClientAccess::make(ClientOptions options, std::shared_ptr<Transpo
 }
 
 detail::TrackingStore& detail::ClientAccess::store(Client& client) { return *client.impl_->store; }
+bool detail::ClientAccess::refused_everything(const Client& client) {
+  return client.impl_->reach != nullptr && client.impl_->reach->refused_everything();
+}
 
 Client Client::from_env() { return Client(ClientOptions::from_env()); }
 
@@ -279,6 +284,39 @@ std::vector<Metric> Client::get_metric_history(const std::string& run_id, const 
   }
 }
 
+namespace {
+
+// Client::start_run's offline mode: the option, else MLFLOWPP_OFFLINE_START, else kKnownServer.
+OfflineStart offline_start_mode(const std::optional<OfflineStart>& option) {
+  if (option) return *option;
+  const std::string v = detail::env_or_empty("MLFLOWPP_OFFLINE_START");
+  if (v.empty() || v == "known") return OfflineStart::kKnownServer;
+  if (v == "always") return OfflineStart::kAlways;
+  if (v == "never") return OfflineStart::kNever;
+  throw InvalidArgumentError(fmt::format("MLFLOWPP_OFFLINE_START='{}': expected never, known or always", v));
+}
+
+// Why start_run gives up on a server never reached, and what to do about it.
+std::string never_reached_message(const std::string& target, const std::string& why, OfflineStart mode,
+                                  bool spool) {
+  std::string how =
+      mode == OfflineStart::kNever || !spool
+          ? "offline starts are off (StartRunOptions::offline_start = kNever, MLFLOWPP_OFFLINE_START=never, "
+            "or "
+            "no spool)"
+          : "no MLflow server has answered at this address from this process or its spool before, so it "
+            "is most likely a wrong address";
+  return fmt::format(
+      "cannot reach the tracking server {} ({}): {}. Check MLFLOW_TRACKING_URI (is `mlflow server` running "
+      "there?). To train without a server on purpose: leave MLFLOW_TRACKING_URI unset (runs go into "
+      "./mlflow.db; `mlflowpp-sync --from sqlite:///mlflow.db` copies them to a server later), or set "
+      "MLFLOWPP_OFFLINE_START=always (StartRunOptions::offline_start = OfflineStart::kAlways) to start "
+      "offline into the spool, delivered when the server answers",
+      target, why, how);
+}
+
+}  // namespace
+
 // ---- lifecycle
 
 ActiveRun Client::start_run(const std::string& experiment_name, const std::string& run_name) {
@@ -326,11 +364,19 @@ ActiveRun Client::start_run(StartRunOptions o) {
   std::string env_name = detail::env_or_empty("MLFLOW_EXPERIMENT_NAME");
   std::string env_id = detail::env_or_empty("MLFLOW_EXPERIMENT_ID");
   AsyncLogger& logger = async_logger();
-  const bool may_go_offline = o.allow_offline && detail::logger_core(logger).spool_enabled();
+  detail::LoggerCore& core = detail::logger_core(logger);
+  // The fail-fast rule (ADR 0009): a server that answered this process, or this spool
+  // before, may be down for a while (the run starts offline); one never reached is most
+  // likely a wrong address (start_run fails within offline_after, naming it).
+  const OfflineStart mode = offline_start_mode(o.offline_start);
+  const bool reached_here = impl_->reach == nullptr || impl_->reach->answered.load();
+  const bool known = reached_here || (core.spool_enabled() && detail::server_known(core.spool_dir()));
+  const bool may_go_offline = core.spool_enabled() && (mode == OfflineStart::kAlways ||
+                                                       (mode == OfflineStart::kKnownServer && known));
   bool creating = false;
   try {
     std::optional<detail::ScopedRetryDeadline> deadline;
-    if (may_go_offline) deadline.emplace(std::chrono::steady_clock::now() + o.offline_after);
+    if (may_go_offline || !reached_here) deadline.emplace(std::chrono::steady_clock::now() + o.offline_after);
     std::string experiment_id = o.experiment_id;
     if (experiment_id.empty() && !o.experiment_name.empty())
       experiment_id = get_or_create_experiment(o.experiment_name);
@@ -352,17 +398,29 @@ ActiveRun Client::start_run(StartRunOptions o) {
     create.tags = tags;
     creating = true;
     Run run = create_run(experiment_id, create);
+    if (core.spool_enabled() && !impl_->local) detail::remember_server(core.spool_dir());
     return ActiveRun(*this, run.info);
   } catch (const TransportError& e) {
     // runs/create is not idempotent: go offline only when it cannot have reached the
     // server (else a second run could appear); a timeout after sending is thrown.
-    if (!may_go_offline || (creating && e.request_sent())) throw;
+    if (creating && e.request_sent()) throw;
+    if (!may_go_offline) {
+      if (impl_->reach == nullptr || impl_->reach->answered.load()) throw;
+      throw TransportError(e.curl_code(),
+                           never_reached_message(impl_->target, e.what(), mode, core.spool_enabled()),
+                           e.request_sent(), e.retryable());
+    }
     return start_offline(o, env_name, env_id, std::move(tags), e.what());
   } catch (const ServerError& e) {
     // 502/503 come from a proxy that did not reach (or get an answer from) MLflow; a 504
     // may come after MLflow created the run.
     const int st = e.http_status();
-    if (!may_go_offline || (st != 502 && st != 503 && (creating || st != 504))) throw;
+    if (st != 502 && st != 503 && (creating || st != 504)) throw;
+    if (!may_go_offline) {
+      if (known) throw;  // MLflow itself answered before: the proxy's error as it is
+      throw ServerError(st, e.error_code(), e.server_message(),
+                        never_reached_message(impl_->target, e.what(), mode, core.spool_enabled()));
+    }
     return start_offline(o, env_name, env_id, std::move(tags), e.what());
   }
 }
@@ -403,6 +461,8 @@ AsyncLogger& Client::async_logger() {
     deps.store = impl_->store;
     deps.options = impl_->options.logger;
     deps.target = impl_->target;
+    if (impl_->reach)
+      deps.refused_everything = [reach = impl_->reach] { return reach->refused_everything(); };
     // The local store needs no journal: a committed SQLite transaction is already durable
     // (ADR 0008); the logger then holds undelivered items in memory only.
     if (deps.options.spool.enabled && !impl_->local) {

@@ -16,6 +16,9 @@ struct ClientAccess {
   static Client make(ClientOptions options, std::shared_ptr<Transport> transport);
   /// The tracking store behind `client`.
   static TrackingStore& store(Client& client);
+  /// True when every request `client` made so far failed before its server saw it
+  /// (Reachability::refused_everything); false for the local store.
+  static bool refused_everything(const Client& client);
 };
 
 }  // namespace mlflowpp::detail

@@ -19,6 +19,8 @@ namespace mlflowpp {
 struct Client::Impl {
   ClientOptions options;
   std::shared_ptr<detail::Transport> transport;
+  /// REST only: what the transport has seen of the server (the fail-fast rule, ADR 0009).
+  std::shared_ptr<detail::Reachability> reach;
   /// REST only (null for the embedded local store).
   std::shared_ptr<detail::RestClient> rest;
   /// The embedded local store's database (null for REST).

@@ -10,7 +10,8 @@
 #     with mlflowpp taken from MLFLOWPP_SOURCE_DIR (the project itself checks that mlflowpp
 #     added no tests, examples or install rules as a subproject).
 #  2. Install: configure + build + install mlflowpp in its OWN minimal build dir,
-#     ${WORK_DIR}/mlflowpp-build (tests, examples, benchmarks OFF; MLFLOWPP_INSTALL ON), into
+#     ${WORK_DIR}/mlflowpp-build (tests, examples, benchmarks OFF; MLFLOWPP_INSTALL ON; no
+#     CMAKE_BUILD_TYPE, as the README's recipe, checked to default to Release), into
 #     ${WORK_DIR}/prefix. We deliberately do not `cmake --install ${MAIN_BINARY_DIR}`: the
 #     main build may have a different build type, may have MLFLOWPP_INSTALL OFF, and may
 #     not be fully built (other targets failing to compile must not break this test); a
@@ -184,10 +185,29 @@ if(_leaked)
 endif()
 
 # ---- 2. install mlflowpp from a library-only build -------------------------------------
-_configure("mlflowpp (library only, for install)" "${MLFLOWPP_SOURCE_DIR}" "${_lib_dir}"
-           -DMLFLOWPP_BUILD_TESTS=OFF -DMLFLOWPP_BUILD_EXAMPLES=OFF -DMLFLOWPP_BUILD_BENCHMARKS=OFF
-           -DMLFLOWPP_INSTALL=ON
-           "-DCMAKE_INSTALL_PREFIX=${_prefix}")
+# Configured as the README's install recipe does: no CMAKE_BUILD_TYPE, so the project's
+# default (Release, optimised) must apply. Always a fresh configure: a reused cache would
+# keep whatever type an earlier run had.
+_step("configure mlflowpp (library only, README's install recipe, no build type) in ${_lib_dir}")
+file(REMOVE "${_lib_dir}/CMakeCache.txt")
+_run("configure mlflowpp (library only)" "${CMAKE_COMMAND}" ${_fresh_args} -S "${MLFLOWPP_SOURCE_DIR}" -B "${_lib_dir}"
+     -DMLFLOWPP_BUILD_TESTS=OFF -DMLFLOWPP_BUILD_EXAMPLES=OFF -DMLFLOWPP_BUILD_BENCHMARKS=OFF
+     -DMLFLOWPP_INSTALL=ON "-DCMAKE_INSTALL_PREFIX=${_prefix}")
+file(STRINGS "${_lib_dir}/CMakeCache.txt" _lib_type REGEX "^CMAKE_BUILD_TYPE:")
+if(NOT _lib_type MATCHES "=Release$")
+  message(FATAL_ERROR "consumer test: configured with no build type, mlflowpp did not default to "
+                      "Release ('${_lib_type}')")
+endif()
+foreach(_unwanted train_digits mlflowpp_unit_tests mlflowpp_bench)
+  if(EXISTS "${_lib_dir}/build.ninja")
+    file(STRINGS "${_lib_dir}/build.ninja" _hit REGEX "build ${_unwanted}[: ]")
+  elseif(EXISTS "${_lib_dir}/Makefile")
+    file(STRINGS "${_lib_dir}/Makefile" _hit REGEX "^${_unwanted}:")
+  endif()
+  if(_hit)
+    message(FATAL_ERROR "consumer test: the install recipe still builds ${_unwanted}")
+  endif()
+endforeach()
 _build("mlflowpp (library only)" "${_lib_dir}")
 _step("install mlflowpp into ${_prefix}")
 file(REMOVE_RECURSE "${_prefix}")
@@ -199,6 +219,11 @@ endif()
 file(GLOB_RECURSE _configs "${_prefix}/*/mlflowppConfig.cmake")
 if(NOT _configs)
   message(FATAL_ERROR "consumer test: install put no mlflowppConfig.cmake into ${_prefix}")
+endif()
+file(GLOB_RECURSE _release_targets "${_prefix}/*/mlflowppTargets-release.cmake")
+if(NOT _release_targets)
+  message(FATAL_ERROR "consumer test: the installed library is not a Release build "
+                      "(no mlflowppTargets-release.cmake in ${_prefix})")
 endif()
 
 # ---- 3. public headers need only the installed include dir -----------------------------

@@ -4,6 +4,8 @@
 // is raised. No sockets.
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -92,8 +94,28 @@ class FakeTransport final : public mlflowpp::detail::Transport {
   std::vector<HttpRequest> requests_;
 };
 
+/// A spool root of this test process's own (removed at exit): Clients of unit tests must
+/// not share the user's default spool, where a concurrently running test process's left
+/// journals for the same fake server would be adopted and replayed into this one's fake.
+inline const std::string& unit_spool_root() {
+  struct Dir {
+    std::string path;
+    Dir() {
+      char t[] = "/tmp/mlflowpp-unit-spool-XXXXXX";
+      if (::mkdtemp(t) != nullptr) path = t;
+    }
+    ~Dir() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove_all(path, ec);
+    }
+  };
+  static const Dir dir;
+  return dir.path;
+}
+
 inline mlflowpp::ClientOptions fake_options() {
   mlflowpp::ClientOptions o;
+  o.logger.spool.dir = unit_spool_root();
   o.tracking_uri = "http://mlflow.test:5000/prefix";
   o.retry.max_retries = 3;
   o.retry.warn_on_retry = false;

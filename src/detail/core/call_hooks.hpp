@@ -19,6 +19,9 @@ struct CallHooks {
   std::function<bool(std::chrono::milliseconds)> sleep;
   std::atomic<uint64_t>* requests = nullptr;  ///< incremented per HTTP attempt (local: per transaction)
   std::atomic<uint64_t>* retries = nullptr;   ///< incremented per retry
+  /// No "retry N of M" line on stderr (the logger's later rounds during an outage, which
+  /// it has reported once already).
+  bool quiet_retries = false;
 };
 
 }  // namespace mlflowpp::detail

@@ -204,6 +204,7 @@ CallOutcome Deliverer::call(const std::string& run_id, F&& f) {
   ch.sleep = hooks_.sleep;
   std::chrono::milliseconds wait{1000};
   for (;;) {
+    ch.quiet_retries = in_outage_;  // the outage was reported once: no retry lines per round
     Classified c = attempt(
         [&] {
           ScopedCallHooks scope(&ch);  // store calls that take no hooks use these

@@ -415,6 +415,35 @@ bool is_permanent_tls_failure(int curl_code, std::string_view detail) noexcept {
 
 uint64_t fork_generation() noexcept { return g_fork_generation.load(std::memory_order_relaxed); }
 
+namespace {
+
+class ObservedTransport final : public Transport {
+ public:
+  ObservedTransport(std::shared_ptr<Transport> inner, std::shared_ptr<Reachability> reach)
+      : inner_(std::move(inner)), reach_(std::move(reach)) {}
+  HttpResponse perform(const HttpRequest& request) override {
+    try {
+      HttpResponse r = inner_->perform(request);
+      if (!reach_->answered.load(std::memory_order_relaxed)) reach_->answered.store(true);
+      return r;
+    } catch (const TransportError& e) {
+      if (!e.request_sent()) reach_->unreached.fetch_add(1);
+      throw;
+    }
+  }
+
+ private:
+  std::shared_ptr<Transport> inner_;
+  std::shared_ptr<Reachability> reach_;
+};
+
+}  // namespace
+
+std::shared_ptr<Transport> observe_reachability(std::shared_ptr<Transport> inner,
+                                                std::shared_ptr<Reachability> reach) {
+  return std::make_shared<ObservedTransport>(std::move(inner), std::move(reach));
+}
+
 std::shared_ptr<Transport> make_curl_transport(const ClientOptions& options) {
   return std::make_shared<CurlTransport>(options);
 }

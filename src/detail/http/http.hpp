@@ -110,6 +110,22 @@ class Transport {
   virtual HttpResponse perform(const HttpRequest& request) = 0;
 };
 
+/// What this process has seen of one tracking server through a Client's transport: any
+/// HTTP answer at all (whatever its status), and attempts that never reached it (no byte
+/// of the request sent: connection refused, DNS, TLS handshake). Shared by a Client's
+/// copies; read by Client::start_run and ActiveRun::end (the fail-fast rule, ADR 0009).
+struct Reachability {
+  std::atomic<bool> answered{false};
+  std::atomic<uint64_t> unreached{0};
+  /// Every attempt so far failed before the server saw it (and there was at least one).
+  bool refused_everything() const noexcept { return !answered.load() && unreached.load() > 0; }
+};
+
+/// `inner` observed into `reach` (every perform() that returns marks it answered; a
+/// TransportError with request_sent() false counts as unreached, and is rethrown).
+std::shared_ptr<Transport> observe_reachability(std::shared_ptr<Transport> inner,
+                                                std::shared_ptr<Reachability> reach);
+
 /// libcurl transport: a pool of easy handles (connections kept alive), NOSIGNAL, TCP
 /// keepalive, TLS and auth from `options` (Basic when username and password are both
 /// set, else Bearer when a token is set), redirects per options. Credentials are handed

@@ -11,6 +11,7 @@
 #include "detail/codec/json.hpp"
 #include "detail/core/clock.hpp"
 #include "detail/http/http.hpp"
+#include "detail/spool/known_servers.hpp"
 #include "detail/spool/spool.hpp"
 
 namespace mlflowpp::detail {
@@ -190,7 +191,8 @@ bool LoggerCore::wait_for_delivery(std::chrono::steady_clock::time_point until) 
     {
       std::lock_guard<std::mutex> lk(pipe_mu_);
       if (sender_done_) return true;
-      if (outage_.load() && assembler_done_ && unjournaled_ == 0 && !spool_broken_) return false;
+      const bool down = outage_.load() || (deps_.refused_everything && deps_.refused_everything());
+      if (down && assembler_done_ && unjournaled_ == 0 && !spool_broken_) return false;
     }
     if (std::chrono::steady_clock::now() >= until) return false;
     ring_.wait_done_for(std::chrono::milliseconds(50));
@@ -252,6 +254,9 @@ FlushResult LoggerCore::shutdown(std::chrono::milliseconds deadline) noexcept {
         }
         journal_.reset();
       }
+      // A clean run leaves no empty folder behind for its server (journals adopted from
+      // dead processes were removed as they were delivered).
+      if (!keep_journal && spool_enabled()) remove_dir_if_empty(deps_.spool_dir);
     }
     for (auto [run, n] : lost_runs) accounting_.record(run, Fate::kDroppedShutdown, n);
     accounting_.record(0, Fate::kLeftInSpool, left_on_disk);  // no run's count: not final

@@ -102,6 +102,9 @@ struct LoggerDeps {
   /// Replaces the wait between retries (tests): return false to give up. Default: a wait
   /// that shutdown can interrupt.
   std::function<bool(std::chrono::milliseconds)> retry_sleep;
+  /// True when every request to the server so far failed before it saw it (ADR 0009):
+  /// shutdown then waits for nothing once the journal holds everything. Default: never.
+  std::function<bool()> refused_everything;
 };
 
 /// `<spool_root>/<host>_<port><path>-<hash>`: one folder per tracking server (credentials

@@ -371,7 +371,7 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
         if (auto ra = parse_retry_after(resp.retry_after, std::chrono::system_clock::now()))
           delay = std::min(*ra, policy.max_retry_after);
       }
-      reason = fmt::format("HTTP {}", resp.status);
+      reason = fmt::format("{} {}: HTTP {}", req.method, redact_url(req.url), resp.status);
     } catch (const TransportError& e) {
       const bool retry = is_retryable(e) && (idempotent || !e.request_sent());
       if (!retry || attempt >= policy.max_retries || aborted(hooks)) {
@@ -383,12 +383,12 @@ HttpResponse RestClient::send_with_retries(HttpRequest req, const CallHooks* hoo
       reason = e.what();
     }
     if (t_retry_deadline && std::chrono::steady_clock::now() + delay > *t_retry_deadline) {
-      throw TransportError(42 /* CURLE_ABORTED_BY_CALLBACK */,
-                           fmt::format("{} {}: gave up at the caller's deadline after {} attempt(s): {}",
-                                       req.method, redact_url(req.url), attempt + 1, reason),
-                           false);
+      throw TransportError(
+          42 /* CURLE_ABORTED_BY_CALLBACK */,
+          fmt::format("{}; gave up at the caller's deadline after {} attempt(s)", reason, attempt + 1),
+          false);
     }
-    if (policy.warn_on_retry) {
+    if (policy.warn_on_retry && (hooks == nullptr || !hooks->quiet_retries)) {
       std::fprintf(stderr, "mlflowpp: %s; retry %d of %d in %.1f s\n", reason.c_str(), attempt + 1,
                    policy.max_retries, static_cast<double>(delay.count()) / 1000.0);
     }

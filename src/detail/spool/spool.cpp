@@ -128,7 +128,15 @@ bool write_all(int fd, const void* data, std::size_t n, uint64_t offset) noexcep
   return true;
 }
 
-/// mkdir -p; directories it creates get mode 0700 (existing ones are left alone).
+void fsync_dir(const std::string& dir) noexcept {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
 void make_dirs(const std::string& dir) {
   if (dir.empty()) throw Error("mlflowpp spool: empty spool directory");
   std::size_t pos = 0;
@@ -142,15 +150,6 @@ void make_dirs(const std::string& dir) {
   if (::stat(dir.c_str(), &st) != 0) throw_errno("stat " + dir, errno);
   if (!S_ISDIR(st.st_mode)) throw Error("mlflowpp spool: " + dir + " is not a directory");
 }
-
-void fsync_dir(const std::string& dir) noexcept {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-}
-
-}  // namespace
 
 uint32_t crc32c(const void* data, std::size_t size, uint32_t crc) noexcept {
   const auto* p = static_cast<const unsigned char*>(data);
@@ -216,7 +215,12 @@ JournalWriter JournalWriter::create(const std::string& dir, FsyncPolicy policy) 
   const std::string final_path = dir + "/" + name + std::string(kJournalSuffix);
   const std::string tmp_path = dir + "/." + name + ".tmp";
 
-  const int fd = ::open(tmp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fd = ::open(tmp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == ENOENT) {
+    // Another process removed the folder as it emptied it (remove_dir_if_empty): again.
+    make_dirs(dir);
+    fd = ::open(tmp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  }
   if (fd < 0) throw_errno("create " + tmp_path, errno);
   auto fail = [&](const std::string& what) {
     const int err = errno;

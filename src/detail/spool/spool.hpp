@@ -188,6 +188,10 @@ class JournalReader {
   std::string compressed_;  // reused
 };
 
+/// mkdir -p; directories it creates get mode 0700 (existing ones are left alone). Throws
+/// Error when `dir` cannot be made or is not a directory.
+void make_dirs(const std::string& dir);
+
 /// Paths of the journals (`*.mlflowpp-journal`) in `dir`, oldest first (by name). Missing
 /// directory: empty.
 std::vector<std::string> list_journals(const std::string& dir);

@@ -35,7 +35,9 @@ TrackingStack make_tracking_stack(ClientOptions options, std::shared_ptr<Transpo
   options.validate();
   while (!options.tracking_uri.empty() && options.tracking_uri.back() == '/') options.tracking_uri.pop_back();
   s.options = std::move(options);
-  s.transport = transport ? std::move(transport) : make_curl_transport(s.options);
+  s.reach = std::make_shared<Reachability>();
+  s.transport =
+      observe_reachability(transport ? std::move(transport) : make_curl_transport(s.options), s.reach);
   s.rest = std::make_shared<RestClient>(s.options, s.transport);
   s.store = make_rest_store(s.rest);
   s.registry = make_rest_registry_store(s.rest);

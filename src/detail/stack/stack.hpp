@@ -13,6 +13,7 @@
 namespace mlflowpp::detail {
 
 class Transport;
+struct Reachability;
 class RestClient;
 class TrackingStore;
 class RegistryStore;
@@ -24,6 +25,8 @@ struct TrackingStack {
   ClientOptions options;
   /// REST only (null for the local store).
   std::shared_ptr<Transport> transport;
+  /// REST only: what the transport has seen of the server (observe_reachability).
+  std::shared_ptr<Reachability> reach;
   std::shared_ptr<RestClient> rest;
   /// Local store only (null for REST).
   std::shared_ptr<LocalDatabase> local;
