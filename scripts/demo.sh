@@ -97,7 +97,8 @@ case "$uri" in
         exp_id="$(curl "${curl_args[@]}" "$uri/api/2.0/mlflow/runs/get?run_id=$run_id" \
             | sed -n 's/.*"experiment_id": *"\([0-9]*\)".*/\1/p')" || true
         if [[ -n $exp_id ]]; then
-            echo "View the run at: $uri/#/experiments/$exp_id/runs/$run_id"
+            # workflowType: the "Model training" view (MLflow 3's UI opens GenAI by default).
+            echo "View the run at: ${uri%/}/#/experiments/$exp_id/runs/$run_id?workflowType=machine_learning"
         else
             echo "Run $run_id logged to $uri"
         fi

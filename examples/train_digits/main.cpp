@@ -237,6 +237,14 @@ int run(const Args& args) {
   const mlflowpp::LoggerStats st = client.async_logger().stats();
   std::cout << "mlflow: " << st.delivered << " logged items delivered in " << st.requests
             << " request(s) (log-batch and the run's end), " << st.retries << " retried" << std::endl;
+  // A tracking server: the run's page, in the UI's "Model training" view (MLflow 3 opens an
+  // experiment in its GenAI view unless told otherwise).
+  if (std::string uri = client.tracking_uri();
+      uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0) {
+    while (!uri.empty() && uri.back() == '/') uri.pop_back();
+    std::cout << "view the run at: " << uri << "/#/experiments/" << run.experiment_id() << "/runs/"
+              << run.run_id() << "?workflowType=machine_learning" << std::endl;
+  }
   std::cout << "run_id=" << run.run_id() << std::endl;
   return 0;
 }

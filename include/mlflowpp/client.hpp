@@ -309,7 +309,9 @@ class Client {
   /// experiment_id, an invalid name, an empty or repeated param key, an empty tag key. A
   /// missing experiment gives ServerError RESOURCE_DOES_NOT_EXIST (404). Python:
   /// `MlflowClient.create_logged_model(experiment_id, name, source_run_id, tags, params,
-  /// model_type)`, the optional ones in `options`.
+  /// model_type)`, the optional ones in `options`; the system tags (mlflow.user,
+  /// mlflow.source.*) are added as by `mlflow.initialize_logged_model` unless
+  /// options.system_tags is false.
   LoggedModel create_logged_model(const std::string& experiment_id,
                                   const CreateLoggedModelOptions& options = {});
   /// `PATCH /mlflow/logged-models/{model_id}`: sets the final status, kReady or

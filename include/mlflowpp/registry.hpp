@@ -265,7 +265,7 @@ struct LoggedModel {
 /// Optional arguments of Client::create_logged_model (`POST /mlflow/logged-models`), named
 /// and ordered as the Python client's `MlflowClient.create_logged_model(experiment_id,
 /// name=None, source_run_id=None, tags=None, params=None, model_type=None)`. Empty fields
-/// are not sent.
+/// are not sent. Unlike that call (and like the fluent API), the system tags are added.
 struct CreateLoggedModelOptions {
   /// Empty: the server picks a random name. Otherwise no '/', ':', '.', '%', '"' or '\''.
   std::string name;
@@ -275,6 +275,10 @@ struct CreateLoggedModelOptions {
   /// creation request, the rest in requests of 100 (as the Python client does).
   std::vector<LoggedModelParam> params;
   std::string model_type;  ///< free-form, e.g. "torchscript", "agent"
+  /// Add the system tags Python's `mlflow.initialize_logged_model`, `create_external_model`
+  /// and `log_model` set — the same as StartRunOptions::system_tags — under `tags` (a tag
+  /// given there wins). They make the UI show "Created by" and "Logged from".
+  bool system_tags = true;
 };
 
 /// A dataset a search_logged_models metric filter applies to.

@@ -71,8 +71,12 @@ struct StartRunOptions {
   /// Override the system tags of the same key; run_name, parent_run_id and description
   /// override these in turn (as in Python). Validated before anything is sent.
   std::vector<RunTag> tags;
-  /// Add the system tags the Python client sets (mlflow.user, mlflow.source.name,
-  /// mlflow.source.type=LOCAL, mlflow.source.git.commit inside a git checkout).
+  /// Add the system tags the Python client sets: mlflow.user, mlflow.source.name (argv[0]),
+  /// mlflow.source.type=LOCAL and, in a git checkout, mlflow.source.git.commit, .branch (not
+  /// when detached) and .repoURL (the first remote's, credentials stripped), then
+  /// MLFLOW_RUN_CONTEXT's. The checkout: MLFLOWPP_GIT_SOURCE_DIR's, else the executable's folder's,
+  /// else the working folder's (docs/env.md). To name the source or commit explicitly, give
+  /// the tag in `tags` (or MLFLOW_RUN_CONTEXT): it replaces the found value.
   bool system_tags = true;
   /// What start_run does when the server cannot be reached within `offline_after`
   /// (connection failures, timeouts, 502/503/504): unset means MLFLOWPP_OFFLINE_START

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "api/client_impl.hpp"
+#include "api/context.hpp"
 #include "detail/core/text.hpp"
 #include "detail/rest/paging.hpp"
 #include "detail/store/registry_store.hpp"
@@ -92,7 +93,15 @@ LoggedModel Client::create_logged_model(const std::string& experiment_id,
         "invalid logged model name '{}': names cannot contain '/', ':', '.', '%', '\"' or '''", shown(name)));
   check_params(options.params);
   check_tags(options.tags);
-  return impl_->registry->create_logged_model(experiment_id, options);
+  if (!options.system_tags) return impl_->registry->create_logged_model(experiment_id, options);
+  // The tags Python's fluent create_logged_model (mlflow.initialize_logged_model,
+  // create_external_model, log_model) resolves: the run's system tags, the given ones over them.
+  std::vector<RunTag> merged = detail::system_tags(impl_->options.username);
+  for (const auto& t : options.tags) detail::merge_tag(merged, {t.key, t.value});
+  CreateLoggedModelOptions with = options;
+  with.tags.clear();
+  for (auto& t : merged) with.tags.push_back({std::move(t.key), std::move(t.value)});
+  return impl_->registry->create_logged_model(experiment_id, with);
 }
 
 LoggedModel Client::finalize_logged_model(const std::string& model_id, LoggedModelStatus status) {

@@ -63,6 +63,7 @@ TEST_CASE("logged models: create, params, tags, model metric, finalize, search, 
   co.tags = {{"framework", "libtorch"}, {"note", "grün ✓"}};
   co.params = {{"alpha", "0.1"}, {"layers", "2"}};
   co.model_type = "torchscript";
+  co.system_tags = false;  // the tags below exactly (test_provenance.cpp has the system ones)
   LoggedModel m = client.create_logged_model(exp, co);
   const std::string id = m.info.model_id;
   CHECK(id.rfind("m-", 0) == 0);

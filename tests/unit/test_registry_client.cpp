@@ -558,8 +558,12 @@ TEST_CASE("logged models client: requests, params in chunks of 100, tags and out
   CHECK(reqs[0].body.find(
             R"({"experiment_id":"3","name":"net","model_type":"torchscript","source_run_id":"r1",)"
             R"("params":[{"key":"p0","value":"0"})") == 0);
-  CHECK(reqs[0].body.find(R"({"key":"p99","value":"99"}],"tags":[{"key":"t","value":"1"}]})") !=
+  // The tags: the system ones (as Python's initialize_logged_model), then the given one.
+  CHECK(reqs[0].body.find(R"({"key":"p99","value":"99"}],"tags":[{"key":"mlflow.user","value":")") !=
         std::string::npos);
+  CHECK(reqs[0].body.find(R"({"key":"mlflow.source.type","value":"LOCAL"})") != std::string::npos);
+  CHECK(reqs[0].body.size() >= 25);
+  CHECK(reqs[0].body.compare(reqs[0].body.size() - 25, 25, R"({"key":"t","value":"1"}]})") == 0);
   CHECK(reqs[0].body.find("\"p100\"") == std::string::npos);
   CHECK(reqs[1].url == kApi + "/logged-models/m-1/params");
   CHECK(reqs[1].body.find(R"({"model_id":"m-1","params":[{"key":"p100","value":"100"})") == 0);
