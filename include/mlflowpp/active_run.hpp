@@ -14,15 +14,21 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
+#include "mlflowpp/artifacts.hpp"
 #include "mlflowpp/async_logger.hpp"
 #include "mlflowpp/client.hpp"
 #include "mlflowpp/entities.hpp"
+#include "mlflowpp/param_value.hpp"
 
 namespace mlflowpp {
 
@@ -45,6 +51,33 @@ struct [[nodiscard]] EndRunResult {
 };
 
 struct RunGuard;
+
+namespace detail {
+/// R can be iterated with a range-for (std::begin / std::end, or begin / end found by ADL).
+template <typename R, typename = void>
+struct is_range : std::false_type {};
+template <typename R>
+struct is_range<R, std::void_t<decltype(std::begin(std::declval<const R&>())),
+                               decltype(std::end(std::declval<const R&>()))>> : std::true_type {};
+/// The element type of a range R (a map's `std::pair<const K, V>`).
+template <typename R>
+using range_element_t =
+    std::remove_cv_t<std::remove_reference_t<decltype(*std::begin(std::declval<const R&>()))>>;
+/// E has `.first` and `.second` (std::pair, a map's value_type, a struct shaped like one).
+template <typename E, typename = void>
+struct is_pair_like : std::false_type {};
+template <typename E>
+struct is_pair_like<
+    E, std::void_t<decltype(std::declval<const E&>().first), decltype(std::declval<const E&>().second)>>
+    : std::true_type {};
+template <typename E>
+using pair_first_t = std::remove_cv_t<std::remove_reference_t<decltype(std::declval<const E&>().first)>>;
+template <typename E>
+using pair_second_t = std::remove_cv_t<std::remove_reference_t<decltype(std::declval<const E&>().second)>>;
+/// A value log_metrics accepts: arithmetic, not a character type (bool logs 1 or 0).
+template <typename T>
+inline constexpr bool is_metric_value_v = std::is_arithmetic_v<T> && !is_char_type_v<T>;
+}  // namespace detail
 
 class ActiveRun {
  public:
@@ -79,17 +112,99 @@ class ActiveRun {
   /// one is rejected and reported; one that looks like seconds — 1e9 ≤ t < 1e11 — is logged as
   /// given with a one-time warning on stderr).
   void log_metric(std::string_view key, double value, int64_t step, int64_t timestamp_ms) noexcept;
-  /// Enqueues several metrics at one step, sharing one timestamp.
+  /// Enqueues several metrics at one step, sharing one timestamp (now, ms), e.g.
+  /// `run.log_metrics({{"loss", 0.25}, {"acc", 0.9}}, step)`. Never throws or blocks on the
+  /// network; invalid items are reported like log_metric's.
   void log_metrics(std::initializer_list<std::pair<std::string_view, double>> metrics,
                    int64_t step = 0) noexcept;
-  void log_metrics(const std::map<std::string, double>& metrics, int64_t step = 0) noexcept;
-  /// Enqueues a param (key ≤ 250, value ≤ 6000 characters; write-once).
-  void log_param(std::string_view key, std::string_view value) noexcept;
-  void log_params(std::initializer_list<std::pair<std::string_view, std::string_view>> params) noexcept;
-  void log_params(const std::map<std::string, std::string>& params) noexcept;
+  /// The same for any map or range of pairs (string-like key, arithmetic value):
+  /// `std::map<std::string, float>`, `std::unordered_map<std::string, int>`,
+  /// `std::vector<std::pair<const char*, double>>`, ... Each value is logged as a double
+  /// (an integer beyond 2^53 is rounded to the nearest double; a bool logs 1 or 0).
+  /// Character-typed values do not compile. Thread-safe.
+  template <typename Range, std::enable_if_t<detail::is_range<Range>::value, int> = 0>
+  void log_metrics(const Range& metrics, int64_t step = 0) noexcept {
+    using E = detail::range_element_t<Range>;
+    static_assert(
+        detail::is_pair_like<E>::value,
+        "log_metrics: the elements must be pairs (key, value), e.g. a std::map<std::string, double>");
+    if constexpr (detail::is_pair_like<E>::value) {
+      constexpr bool key_ok = std::is_convertible_v<const detail::pair_first_t<E>&, std::string_view>;
+      constexpr bool value_ok = detail::is_metric_value_v<detail::pair_second_t<E>>;
+      static_assert(key_ok, "log_metrics: a key must be string-like (convertible to std::string_view)");
+      static_assert(value_ok, "log_metrics: a value must be arithmetic (not a character type)");
+      if constexpr (key_ok && value_ok) {
+        const int64_t ts = batch_timestamp();
+        for (const auto& kv : metrics)
+          log_metric(std::string_view(kv.first), static_cast<double>(kv.second), step, ts);
+      }
+    }
+  }
+  /// Enqueues a param (key ≤ 250, value ≤ 6000 characters; write-once: logging a key again
+  /// with the same value is accepted, with another value the server refuses it and the
+  /// logger reports it). `value` is a string, a bool or a number, stored as Python's str()
+  /// writes it (see ParamValue): `run.log_param("lr", 0.1)` stores `0.1`,
+  /// `run.log_param("epochs", 10)` stores `10`, `run.log_param("amp", true)` stores `True`.
+  /// Never throws or blocks on the network (invalid keys and values are reported through the
+  /// logger's error callback and LoggerStats). Thread-safe.
+  void log_param(std::string_view key, const ParamValue& value) noexcept;
+  /// Enqueues several params: `run.log_params({{"lr", 0.1}, {"epochs", 10}, {"name", "mlp"}})`.
+  void log_params(std::initializer_list<std::pair<std::string_view, ParamValue>> params) noexcept;
+  /// The same for any map or range of pairs (string-like key, value convertible to ParamValue):
+  /// `std::map<std::string, int>`, `std::unordered_map<std::string, double>`,
+  /// `std::vector<std::pair<std::string, std::string>>`, ...
+  template <typename Range, std::enable_if_t<detail::is_range<Range>::value, int> = 0>
+  void log_params(const Range& params) noexcept {
+    using E = detail::range_element_t<Range>;
+    static_assert(detail::is_pair_like<E>::value,
+                  "log_params: the elements must be pairs (key, value), e.g. a std::map<std::string, int>");
+    if constexpr (detail::is_pair_like<E>::value) {
+      constexpr bool key_ok = std::is_convertible_v<const detail::pair_first_t<E>&, std::string_view>;
+      constexpr bool value_ok = std::is_convertible_v<const detail::pair_second_t<E>&, ParamValue>;
+      static_assert(key_ok, "log_params: a key must be string-like (convertible to std::string_view)");
+      static_assert(value_ok,
+                    "log_params: a value must be a string, a bool or a number (not a character type)");
+      if constexpr (key_ok && value_ok) {
+        for (const auto& kv : params) log_param(std::string_view(kv.first), ParamValue(kv.second));
+      }
+    }
+  }
   /// Enqueues a tag (key ≤ 250, value ≤ 8000 characters; last write wins).
   void set_tag(std::string_view key, std::string_view value) noexcept;
   void set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags) noexcept;
+
+  // ---- run-level artifacts and datasets (synchronous) ----------------------------------
+  // Unlike the log_* calls above, these send their requests at once, on the calling thread,
+  // and throw on failure: they are Client's calls of the same name with this run's id on the
+  // server (server_run_id()), with the same arguments, limits, errors and REST endpoints (see
+  // client.hpp). A run that started offline (offline()) has no id on the server until the
+  // logger has created it: until then they throw mlflowpp::Error ("the run is offline ...")
+  // without sending anything; retry once the server answers. Thread-safe (as Client's calls),
+  // but not concurrently with moving or ending this ActiveRun.
+
+  /// Uploads one file under `artifact_path` ("" = the run's artifact root), keeping its
+  /// file name (`PUT /api/2.0/mlflow-artifacts/artifacts/...`; Client::log_artifact).
+  void log_artifact(const std::string& local_file, const std::string& artifact_path = {},
+                    const std::optional<ArtifactOptions>& options = std::nullopt);
+  /// Uploads every file under `local_dir`, recursively, under `artifact_path` (one PUT per
+  /// file; Client::log_artifacts).
+  LogArtifactsResult log_artifacts(const std::string& local_dir, const std::string& artifact_path = {},
+                                   const std::optional<ArtifactOptions>& options = std::nullopt);
+  /// Stores `text` as the artifact `artifact_file`, e.g. "notes/summary.txt" (Client::log_text).
+  void log_text(const std::string& text, const std::string& artifact_file,
+                const std::optional<ArtifactOptions>& options = std::nullopt);
+  /// Stores already-serialized JSON (which must parse: InvalidArgumentError otherwise) as the
+  /// artifact `artifact_file`, e.g. "config.json" (Client::log_dict).
+  void log_dict(const std::string& json_text, const std::string& artifact_file,
+                const std::optional<ArtifactOptions>& options = std::nullopt);
+  /// Stores a string-to-string dictionary as a JSON object (keys sorted, indented by 2) in
+  /// `artifact_file` (Client::log_dict).
+  void log_dict(const std::map<std::string, std::string>& dictionary, const std::string& artifact_file,
+                const std::optional<ArtifactOptions>& options = std::nullopt);
+  /// Records a dataset used by the run (`POST /mlflow/runs/log-inputs`; Client::log_inputs).
+  void log_input(const DatasetInput& dataset);
+  /// Records several datasets in one request (`POST /mlflow/runs/log-inputs`).
+  void log_inputs(const std::vector<DatasetInput>& datasets);
 
   /// Starts a nested run in the same experiment (tag `mlflow.parentRunId` = this run).
   ActiveRun start_child_run(const std::string& run_name = {});
@@ -106,6 +221,11 @@ class ActiveRun {
   Client& client() noexcept { return client_; }
 
  private:
+  /// The timestamp one log_metrics call shares (now, ms).
+  static int64_t batch_timestamp() noexcept;
+  /// server_run_id(), or Error when the run is offline and not yet created on the server.
+  std::string artifact_run_id() const;
+
   Client client_;
   RunInfo info_;
   /// client_.async_logger(), owned by client_ (shared by its copies); kept so that const

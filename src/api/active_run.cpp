@@ -9,6 +9,7 @@
 #include "api/logger_access.hpp"
 #include "api/run_registry.hpp"
 #include "detail/core/clock.hpp"
+#include "detail/core/text.hpp"
 #include "detail/http/http.hpp"
 #include "detail/logger/logger_core.hpp"
 
@@ -95,22 +96,13 @@ void ActiveRun::log_metrics(std::initializer_list<std::pair<std::string_view, do
   for (const auto& [k, v] : metrics) logger.log_metric(handle_, k, v, step, ts);
 }
 
-void ActiveRun::log_metrics(const std::map<std::string, double>& metrics, int64_t step) noexcept {
-  const int64_t ts = detail::now_ms();
-  auto& logger = client_.async_logger();
-  for (const auto& [k, v] : metrics) logger.log_metric(handle_, k, v, step, ts);
+int64_t ActiveRun::batch_timestamp() noexcept { return detail::now_ms(); }
+
+void ActiveRun::log_param(std::string_view key, const ParamValue& value) noexcept {
+  client_.async_logger().log_param(handle_, key, value.str());
 }
 
-void ActiveRun::log_param(std::string_view key, std::string_view value) noexcept {
-  client_.async_logger().log_param(handle_, key, value);
-}
-
-void ActiveRun::log_params(
-    std::initializer_list<std::pair<std::string_view, std::string_view>> params) noexcept {
-  for (const auto& [k, v] : params) log_param(k, v);
-}
-
-void ActiveRun::log_params(const std::map<std::string, std::string>& params) noexcept {
+void ActiveRun::log_params(std::initializer_list<std::pair<std::string_view, ParamValue>> params) noexcept {
   for (const auto& [k, v] : params) log_param(k, v);
 }
 
@@ -120,6 +112,47 @@ void ActiveRun::set_tag(std::string_view key, std::string_view value) noexcept {
 
 void ActiveRun::set_tags(std::initializer_list<std::pair<std::string_view, std::string_view>> tags) noexcept {
   for (const auto& [k, v] : tags) set_tag(k, v);
+}
+
+std::string ActiveRun::artifact_run_id() const {
+  std::string id = server_run_id();
+  if (id.empty() || (offline_ && detail::starts_with(id, "offline-"))) {
+    throw Error("run " + info_.run_id +
+                " is offline: it does not exist on the tracking server yet, so nothing can be uploaded "
+                "or recorded for it until the server answers and the logger has created it (retry later)");
+  }
+  return id;
+}
+
+void ActiveRun::log_artifact(const std::string& local_file, const std::string& artifact_path,
+                             const std::optional<ArtifactOptions>& options) {
+  client_.log_artifact(artifact_run_id(), local_file, artifact_path, options);
+}
+
+LogArtifactsResult ActiveRun::log_artifacts(const std::string& local_dir, const std::string& artifact_path,
+                                            const std::optional<ArtifactOptions>& options) {
+  return client_.log_artifacts(artifact_run_id(), local_dir, artifact_path, options);
+}
+
+void ActiveRun::log_text(const std::string& text, const std::string& artifact_file,
+                         const std::optional<ArtifactOptions>& options) {
+  client_.log_text(artifact_run_id(), text, artifact_file, options);
+}
+
+void ActiveRun::log_dict(const std::string& json_text, const std::string& artifact_file,
+                         const std::optional<ArtifactOptions>& options) {
+  client_.log_dict(artifact_run_id(), json_text, artifact_file, options);
+}
+
+void ActiveRun::log_dict(const std::map<std::string, std::string>& dictionary,
+                         const std::string& artifact_file, const std::optional<ArtifactOptions>& options) {
+  client_.log_dict(artifact_run_id(), dictionary, artifact_file, options);
+}
+
+void ActiveRun::log_input(const DatasetInput& dataset) { client_.log_inputs(artifact_run_id(), {dataset}); }
+
+void ActiveRun::log_inputs(const std::vector<DatasetInput>& datasets) {
+  client_.log_inputs(artifact_run_id(), datasets);
 }
 
 ActiveRun ActiveRun::start_child_run(const std::string& run_name) {
