@@ -8,7 +8,7 @@ int main() try {
   mlflowpp::install_signal_handlers();         // SIGTERM/SIGINT: drain, end the run KILLED
   auto client = mlflowpp::Client::from_env();  // MLFLOW_TRACKING_URI, credentials, TLS, retries
   auto run = client.start_run("quickstart", "hello-mlflowpp");
-  run.log_params({{"lr", "0.1"}, {"hidden", "64"}});
+  run.log_params({{"lr", 0.1}, {"hidden", 64}});  // stored as Python's str(): "0.1", "64"
   for (int64_t step = 0; step < 100; ++step)
     run.log_metric("loss", std::exp(-0.05 * static_cast<double>(step)), step);  // enqueue only
   auto result = run.end();  // drains the queue, then marks the run FINISHED

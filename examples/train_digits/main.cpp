@@ -10,7 +10,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <mlflowpp/mlflowpp.hpp>
 #include <optional>
@@ -138,14 +141,31 @@ std::optional<Args> parse_args(int argc, char** argv) {
   return a;
 }
 
-/// Shortest "%.*g" text that reads back as exactly `v` (0.1 → "0.1").
-std::string format_double(double v) {
-  char buf[64];
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-    if (std::strtod(buf, nullptr) == v) break;
+/// The digits file as an MLflow dataset (what Python's mlflow.data records for a local
+/// file): a content digest, the file as a "local" source, a profile, context "train".
+mlflowpp::DatasetInput dataset_input(const std::string& path, const digits::Dataset& data) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  uint64_t h = 1469598103934665603ull;  // FNV-1a of the file's bytes
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  char digest[17];
+  std::snprintf(digest, sizeof digest, "%016llx", static_cast<unsigned long long>(h));
+  std::error_code ec;
+  const std::string absolute = std::filesystem::absolute(path, ec).string();
+  std::string uri;  // JSON string of the path ('"' and '\\' escaped; paths hold no control characters)
+  for (char c : ec ? path : absolute) {
+    if (c == '"' || c == '\\') uri += '\\';
+    uri += c;
   }
-  return buf;
+  mlflowpp::DatasetInput d;
+  d.dataset.name = "uci-digits";
+  d.dataset.digest = std::string(digest, 8);
+  d.dataset.source_type = "local";
+  d.dataset.source = "{\"uri\": \"" + uri + "\"}";
+  d.dataset.profile = "{\"num_rows\": " + std::to_string(data.size()) +
+                      ", \"num_elements\": " + std::to_string(data.size() * (digits::kFeatures + 1)) + "}";
+  d.tags.push_back({"mlflow.data.context", "train"});
+  return d;
 }
 
 std::string format_fixed(double v, int decimals) {
@@ -176,14 +196,15 @@ int run(const Args& args) {
   std::cout << "tracking: " << client.tracking_uri() << ", experiment '" << args.experiment << "' (id "
             << run.experiment_id() << "), run " << run.run_id() << std::endl;
 
-  run.log_params({{"lr", format_double(args.lr)},
-                  {"hidden", std::to_string(args.hidden)},
-                  {"batch_size", std::to_string(args.batch_size)},
-                  {"epochs", std::to_string(args.epochs)},
-                  {"seed", std::to_string(args.seed)},
+  run.log_params({{"lr", args.lr},  // numbers and strings: stored as Python's str() writes them
+                  {"hidden", args.hidden},
+                  {"batch_size", args.batch_size},
+                  {"epochs", args.epochs},
+                  {"seed", args.seed},
                   {"optimizer", "sgd-momentum"},
-                  {"train_size", std::to_string(split.train.size())},
-                  {"test_size", std::to_string(split.test.size())}});
+                  {"train_size", split.train.size()},
+                  {"test_size", split.test.size()}});
+  run.log_input(dataset_input(args.data, data));  // the run's Datasets panel
   run.set_tags({{"model", "mlp"}, {"dataset", "uci-digits"}, {"framework", "mlflowpp"}});
 
   digits::Mlp model(args.hidden, args.seed);

@@ -4,19 +4,20 @@
 /// Python 3's str() writes the same value, so that a C++ program and a Python one that log
 /// the same value store the same string (and re-logging it never conflicts).
 ///
-/// | C++ argument                                   | stored text (as Python's str())          |
-/// |------------------------------------------------|------------------------------------------|
-/// | `const char*`, `std::string`, `std::string_view` | the characters as given ("mlp"); a null `const char*`
-/// gives `None` | | `bool`                                         | `True`, `False` | | integers (`int`,
-/// `int64_t`, `uint64_t`, `int8_t` = `signed char`, `uint8_t` = `unsigned char`, `short`, ...) | decimal:
-/// `10`, `-128`, `18446744073709551615` | | `double`                                       | Python's
-/// repr(float): the shortest digits that read back as the same double; fixed notation when the decimal
-/// exponent is in [-4, 16), with `.0` for integral values (`0.1`, `10.0`, `-0.0`, `0.0001`,
-/// `1000000000000000.0`), else scientific with a signed, at least 2-digit exponent (`1e-05`, `1e+16`,
-/// `1.5e+300`, `5e-324`); `inf`, `-inf`, `nan` | | `float`                                        | the same
-/// layout with the float's own shortest digits: `0.1f` gives `0.1` (as str(numpy.float32(0.1))), `2.5f` gives
-/// `2.5`, `3.4028235e38f` gives `3.4028235e+38` | | `long double`                                  | the same
-/// layout with the long double's own shortest digits |
+/// What each C++ argument is stored as (Python's str() of the same value):
+/// - `const char*`, `std::string`, `std::string_view`: the characters as given ("mlp");
+///   a null `const char*` gives `None`.
+/// - `bool`: `True`, `False`.
+/// - integers (`int`, `int64_t`, `uint64_t`, `short`, `int8_t` = `signed char`, `uint8_t` =
+///   `unsigned char`, ...): decimal, e.g. `10`, `-128`, `18446744073709551615`.
+/// - `double`: Python's repr(float), the shortest digits that read back as the same double;
+///   fixed notation when the decimal exponent is in [-4, 16), with `.0` for integral values
+///   (`0.1`, `10.0`, `-0.0`, `0.0001`, `1000000000000000.0`), else scientific with a signed
+///   exponent of at least 2 digits (`1e-05`, `1e+16`, `1.5e+300`, `5e-324`); `inf`, `-inf`,
+///   `nan`.
+/// - `float`: the same layout with the float's own shortest digits: `0.1f` gives `0.1` (as
+///   str(numpy.float32(0.1))), `2.5f` gives `2.5`, `3.4028235e38f` gives `3.4028235e+38`.
+/// - `long double`: the same layout with its own shortest digits.
 ///
 /// The same C++ value always gives the same text. Note that, as in Python, `10` and `10.0`
 /// are different texts (`10`, `10.0`), and a float and the double it widens to may differ
