@@ -19,28 +19,18 @@
 #include <string>
 #include <thread>
 
+#include "detail/logger/logger_core.hpp"
+#include "detail/spool/known_servers.hpp"
 #include "itest_util.hpp"
 #include "mlflowpp/mlflowpp.hpp"
 #include "server.hpp"
+#include "support/scoped.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 /// A child process whose stdout is read line by line; killed (SIGKILL) on destruction.
 class Child {
@@ -246,7 +236,7 @@ TEST_CASE("durability: server stopped mid-run for 30 s then restarted, every poi
           "[integration][durability][rest]") {
   if (!testing::have_server()) return;
   support::TempDir tmp("itest-durability");
-  Server server(free_port(), tmp.path() / "server");
+  Server server(support::free_port(), tmp.path() / "server");
   fs::create_directories(tmp.path() / "server");
   server.start();
   mlflowpp::Client client(durable_options(server.uri(), tmp.path() / "spool"));
@@ -290,7 +280,7 @@ TEST_CASE("durability: a process that ends during an outage leaves its data to t
           "[integration][durability][rest]") {
   if (!testing::have_server()) return;
   support::TempDir tmp("itest-durability");
-  Server server(free_port(), tmp.path() / "server");
+  Server server(support::free_port(), tmp.path() / "server");
   fs::create_directories(tmp.path() / "server");
   server.start();
   const std::string experiment = testing::unique_name("durability-exit");
@@ -333,14 +323,17 @@ TEST_CASE("durability: a run started while the server is down, then SIGKILL, is 
           "[integration][durability][rest]") {
   if (!testing::have_server()) return;
   support::TempDir tmp("itest-durability");
-  const int port = free_port();
+  const int port = support::free_port();
   Server server(port, tmp.path() / "server");
   fs::create_directories(tmp.path() / "server");
   const std::string uri = "http://127.0.0.1:" + std::to_string(port);
   const std::string experiment = testing::unique_name("durability-offline-kill");
   const long n = 3000;
   itest::EnvGuard spool_env("MLFLOWPP_SPOOL_DIR", (tmp.path() / "spool").c_str());
-  // The server is not running: the probe starts its run offline.
+  // The server is down, and this spool reached it before (ADR 0009: an outage, not a wrong
+  // address): the probe starts its run offline.
+  mlflowpp::detail::remember_server(
+      mlflowpp::detail::spool_dir_for((tmp.path() / "spool").string(), uri, ""));
   const ProbeResult probe = run_probe(uri, experiment, n, "kill", SIGKILL);
   CHECK(probe.run_id.rfind("offline-", 0) == 0);
   CHECK(probe.offline);

@@ -2,10 +2,6 @@
 // start_run within seconds with the default retry policy, naming the URI and how to train
 // offline on purpose, and leaves nothing in the spool; a clean run against the real server
 // leaves no spool folder, only the server in the list of servers reached.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -16,31 +12,17 @@
 #include "detail/logger/logger_core.hpp"
 #include "detail/spool/known_servers.hpp"
 #include "integration/server.hpp"
+#include "support/scoped.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
-namespace {
-
-/// A loopback port where nothing listens (bound, then closed).
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("fail fast: a wrong port fails start_run within seconds with the message",
           "[integration][failfast]") {
   support::TempDir spool("failfast-spool");
-  const std::string uri = "http://127.0.0.1:" + std::to_string(closed_port());
+  const std::string uri = "http://127.0.0.1:" + std::to_string(support::free_port());
   mlflowpp::ClientOptions o;  // the defaults a user gets: 7 retries, minutes of backoff
   o.tracking_uri = uri;
   o.logger.spool.dir = spool.str();

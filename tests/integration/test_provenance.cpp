@@ -22,6 +22,7 @@
 #include "integration/server.hpp"
 #include "mlflowpp/mlflowpp.hpp"
 #include "support/python.hpp"
+#include "support/scoped.hpp"
 #include "support/temp_dir.hpp"
 
 using itest::shell_quote;
@@ -69,23 +70,6 @@ Tags to_map(const std::vector<mlflowpp::LoggedModelTag>& tags) {
   for (const auto& t : tags) out[t.key] = t.value;
   return out;
 }
-
-/// Changes the working folder for a scope.
-class Cwd {
- public:
-  explicit Cwd(const std::string& dir) : old_(std::filesystem::current_path()) {
-    std::filesystem::current_path(dir);
-  }
-  ~Cwd() {
-    std::error_code ec;
-    std::filesystem::current_path(old_, ec);
-  }
-  Cwd(const Cwd&) = delete;
-  Cwd& operator=(const Cwd&) = delete;
-
- private:
-  std::filesystem::path old_;
-};
 
 /// The JSON object printed after `prefix` on a line of `out`.
 Tags printed_map(const std::string& out, const std::string& prefix) {
@@ -147,7 +131,7 @@ TEST_CASE("provenance: run and logged model tags match the Python client's in on
 
   // mlflowpp in the same working folder. The test binary lies in this project's checkout,
   // whose folder is looked at before the working folder: name the checkout explicitly then.
-  const Cwd cwd(repo);
+  const support::Cwd cwd(repo);
   std::optional<itest::EnvGuard> source;
   if (!mlflowpp::detail::read_git_info(exe_dir()).commit.empty())
     source.emplace("MLFLOWPP_GIT_SOURCE_DIR", repo.c_str());

@@ -17,6 +17,7 @@
 #include "fake_transport.hpp"
 #include "mlflowpp/active_run.hpp"
 #include "mlflowpp/client.hpp"
+#include "support/scoped.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace mlflowpp;
@@ -65,22 +66,10 @@ std::string spool_dir_of(const std::string& root) {
   return spool_dir_for(root, "http://mlflow.test:5000/prefix", "");
 }
 
-/// Sets an environment variable for one scope.
-struct ScopedEnv {
-  std::string name;
-  ScopedEnv(std::string n, const char* value) : name(std::move(n)) {
-    if (value != nullptr)
-      ::setenv(name.c_str(), value, 1);
-    else
-      ::unsetenv(name.c_str());
-  }
-  ~ScopedEnv() { ::unsetenv(name.c_str()); }
-};
-
 }  // namespace
 
 TEST_CASE("fail fast: a server never reached fails start_run within seconds, naming the URI", "[failfast]") {
-  ScopedEnv env("MLFLOWPP_OFFLINE_START", nullptr);
+  support::EnvVar env("MLFLOWPP_OFFLINE_START", nullptr);
   support::TempDir root("failfast");
   Client client = ClientAccess::make(options_with_spool(root.str()), refusing());
   const auto t0 = std::chrono::steady_clock::now();
@@ -103,7 +92,7 @@ TEST_CASE("fail fast: a server never reached fails start_run within seconds, nam
 }
 
 TEST_CASE("fail fast: a server this spool reached before starts the run offline", "[failfast]") {
-  ScopedEnv env("MLFLOWPP_OFFLINE_START", nullptr);
+  support::EnvVar env("MLFLOWPP_OFFLINE_START", nullptr);
   support::TempDir root("failfast");
   {  // a first process reaches the server and ends cleanly
     Client client = ClientAccess::make(options_with_spool(root.str()), answering());
@@ -142,7 +131,7 @@ TEST_CASE("fail fast: OfflineStart kAlways trains offline on purpose, end return
           "[failfast]") {
   support::TempDir root("failfast");
   for (bool from_env : {false, true}) {
-    ScopedEnv env("MLFLOWPP_OFFLINE_START", from_env ? "always" : nullptr);
+    support::EnvVar env("MLFLOWPP_OFFLINE_START", from_env ? "always" : nullptr);
     Client client = ClientAccess::make(options_with_spool(root.str()), refusing());
     ActiveRun run = client.start_run(from_env ? quick_start() : quick_start(OfflineStart::kAlways));
     CHECK(run.offline());
@@ -160,7 +149,7 @@ TEST_CASE("fail fast: OfflineStart kAlways trains offline on purpose, end return
 
 TEST_CASE("fail fast: MLFLOWPP_OFFLINE_START accepts never, known and always only", "[failfast]") {
   support::TempDir root("failfast");
-  ScopedEnv env("MLFLOWPP_OFFLINE_START", "sometimes");
+  support::EnvVar env("MLFLOWPP_OFFLINE_START", "sometimes");
   Client client = ClientAccess::make(options_with_spool(root.str()), answering());
   try {
     (void)client.start_run(quick_start());

@@ -16,6 +16,7 @@
 
 #include "api/context.hpp"
 #include "api/git_info.hpp"
+#include "support/scoped.hpp"
 #include "support/temp_dir.hpp"
 
 namespace d = mlflowpp::detail;
@@ -55,39 +56,6 @@ std::string make_repo(const std::string& dir, const std::string& branch = "main"
   git(dir, "commit -q --allow-empty -m first");
   return git(dir, "rev-parse HEAD");
 }
-
-/// Sets (or unsets, with nullptr) an environment variable for a scope.
-class EnvVar {
- public:
-  EnvVar(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    value ? ::setenv(name, value, 1) : ::unsetenv(name);
-  }
-  ~EnvVar() { old_ ? ::setenv(name_, old_->c_str(), 1) : ::unsetenv(name_); }
-  EnvVar(const EnvVar&) = delete;
-  EnvVar& operator=(const EnvVar&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-/// Changes the working folder for a scope.
-class Cwd {
- public:
-  explicit Cwd(const std::string& dir) : old_(std::filesystem::current_path()) {
-    std::filesystem::current_path(dir);
-  }
-  ~Cwd() {
-    std::error_code ec;
-    std::filesystem::current_path(old_, ec);
-  }
-  Cwd(const Cwd&) = delete;
-  Cwd& operator=(const Cwd&) = delete;
-
- private:
-  std::filesystem::path old_;
-};
 
 std::optional<std::string> tag(const std::vector<mlflowpp::RunTag>& tags, const std::string& key) {
   for (const auto& t : tags)
@@ -183,23 +151,24 @@ TEST_CASE("git source: lookup order is MLFLOWPP_GIT_SOURCE_DIR, the executable's
       std::filesystem::path(std::string(exe, static_cast<std::size_t>(n))).parent_path();
 
   {
-    EnvVar unset("MLFLOWPP_GIT_SOURCE_DIR", nullptr);
-    const Cwd cwd(b);
+    support::EnvVar unset("MLFLOWPP_GIT_SOURCE_DIR", nullptr);
+    const support::Cwd cwd(b);
     CHECK(d::git_source_dirs() ==
           std::vector<std::string>{exe_dir, std::filesystem::current_path().string()});
-    EnvVar empty("MLFLOWPP_GIT_SOURCE_DIR", "");  // empty counts as unset
+    support::EnvVar empty("MLFLOWPP_GIT_SOURCE_DIR", "");  // empty counts as unset
     CHECK(d::git_source_dirs().size() == 2);
   }
   {
-    EnvVar set("MLFLOWPP_GIT_SOURCE_DIR", a.c_str());
-    const Cwd cwd(b);
+    support::EnvVar set("MLFLOWPP_GIT_SOURCE_DIR", a.c_str());
+    const support::Cwd cwd(b);
     CHECK(d::git_source_dirs() == std::vector<std::string>{a});
     CHECK(d::source_git_info().commit == commit_a);  // explicit: the working folder is not looked at
     CHECK(d::source_git_info().branch == "branch-a");
   }
   {
-    EnvVar set("MLFLOWPP_GIT_SOURCE_DIR", plain.c_str());  // explicit, outside a checkout: no git tags
-    const Cwd cwd(b);
+    support::EnvVar set("MLFLOWPP_GIT_SOURCE_DIR",
+                        plain.c_str());  // explicit, outside a checkout: no git tags
+    const support::Cwd cwd(b);
     CHECK(d::source_git_info().commit.empty());
   }
   // The first folder in a checkout wins; one outside any is passed over.
@@ -214,9 +183,9 @@ TEST_CASE("git source: the system tags carry commit, branch and URL, and explici
   const std::string repo = dir.str();
   const std::string commit = make_repo(repo, "release");
   git(repo, "remote add origin https://user:pw@example.com/team/model.git");
-  EnvVar src("MLFLOWPP_GIT_SOURCE_DIR", repo.c_str());
+  support::EnvVar src("MLFLOWPP_GIT_SOURCE_DIR", repo.c_str());
   {
-    EnvVar ctx("MLFLOW_RUN_CONTEXT", nullptr);
+    support::EnvVar ctx("MLFLOW_RUN_CONTEXT", nullptr);
     const auto tags = d::system_tags("someone");
     CHECK(tag(tags, "mlflow.user") == std::optional<std::string>("someone"));
     CHECK(tag(tags, "mlflow.source.type") == std::optional<std::string>("LOCAL"));
@@ -227,8 +196,8 @@ TEST_CASE("git source: the system tags carry commit, branch and URL, and explici
           std::optional<std::string>("https://example.com/team/model.git"));
   }
   {
-    EnvVar ctx("MLFLOW_RUN_CONTEXT",
-               R"({"mlflow.source.git.commit": "abc123", "mlflow.source.name": "train"})");
+    support::EnvVar ctx("MLFLOW_RUN_CONTEXT",
+                        R"({"mlflow.source.git.commit": "abc123", "mlflow.source.name": "train"})");
     const auto tags = d::system_tags("someone");
     CHECK(tag(tags, "mlflow.source.git.commit") == std::optional<std::string>("abc123"));
     CHECK(tag(tags, "mlflow.source.name") == std::optional<std::string>("train"));
@@ -236,9 +205,9 @@ TEST_CASE("git source: the system tags carry commit, branch and URL, and explici
   }
   git(repo, "checkout -q --detach");
   {
-    EnvVar ctx("MLFLOW_RUN_CONTEXT", nullptr);
+    support::EnvVar ctx("MLFLOW_RUN_CONTEXT", nullptr);
     // Remembered per folder for the process's life: a new folder is needed to see the change.
-    EnvVar other("MLFLOWPP_GIT_SOURCE_DIR", (repo + "/.").c_str());
+    support::EnvVar other("MLFLOWPP_GIT_SOURCE_DIR", (repo + "/.").c_str());
     const auto tags = d::system_tags("someone");
     CHECK(tag(tags, "mlflow.source.git.commit") == std::optional<std::string>(commit));
     CHECK_FALSE(tag(tags, "mlflow.source.git.branch").has_value());
