@@ -36,7 +36,7 @@ if [[ ${1:-} == --ui ]]; then
     [[ ${1:-} == --port && -n ${2:-} ]] && port=$2
     db="$START_DIR/mlflow.db"
     [[ -f $db ]] || die "no mlflow.db in $START_DIR: run scripts/demo.sh here first"
-    install_system_deps python3 python3-venv curl ca-certificates
+    install_system_deps "${MLFLOWPP_UI_PACKAGES[@]}"
     ensure_venv
     log "MLflow UI on sqlite:///$db at http://127.0.0.1:$port (Ctrl-C stops it)"
     export MLFLOW_DISABLE_TELEMETRY=true MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false

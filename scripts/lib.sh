@@ -52,26 +52,30 @@ as_root() {
 
 # --- System packages ------------------------------------------------------------------
 
-# What building the library and its examples needs (scripts/demo.sh installs only these:
-# no Python, no LibTorch).
+# Three lists, one per job (tests/lint/check_package_lists.sh keeps them apart):
+# - MLFLOWPP_BUILD_PACKAGES: building the library and its examples. scripts/demo.sh (the
+#   main job) installs these only: no Python, no LibTorch, no servers, no sanitizers.
 MLFLOWPP_BUILD_PACKAGES=(
     build-essential cmake pkg-config git curl ca-certificates
     libcurl4-openssl-dev libsimdjson-dev libfmt-dev libzstd-dev libsqlite3-dev
 )
-# What building and running every test needs besides (servers, proxies, sanitizers, lint).
-MLFLOWPP_SYSTEM_PACKAGES=(
+# - MLFLOWPP_UI_PACKAGES: `scripts/demo.sh --ui` (the pinned MLflow in a venv serving the UI).
+MLFLOWPP_UI_PACKAGES=(python3 python3-venv curl ca-certificates)
+# - MLFLOWPP_TEST_PACKAGES: building and running every test besides (servers, proxies,
+#   sanitizers, fuzzers, lint), plus LibTorch 1.13 (CPU) for examples/libtorch_train and its
+#   tests. libtorch-dev depends on all that find_package(Torch) needs (libprotobuf-dev,
+#   libgoogle-glog-dev, libgflags-dev, python3-dev); nothing more with
+#   --no-install-recommends. It is big: ~125 MB of .debs, ~500 MB installed (libtorch1.13
+#   pulls OpenCV, GDAL, Qt5 and codec libraries), about a minute to install.
+#   MLFLOWPP_WITH_LIBTORCH=0 leaves it out; without it CMake skips the example and its tests.
+MLFLOWPP_TEST_PACKAGES=(
     "${MLFLOWPP_BUILD_PACKAGES[@]}"
-    python3 python3-venv catch2 clang-format
+    "${MLFLOWPP_UI_PACKAGES[@]}"
+    catch2 clang-format
     nginx openssl clang libclang-rt-14-dev
 )
-# LibTorch 1.13 (CPU) for examples/libtorch_train and its two tests. libtorch-dev depends on
-# all that find_package(Torch) needs (libprotobuf-dev, libgoogle-glog-dev, libgflags-dev,
-# python3-dev); nothing more with --no-install-recommends. It is big: ~125 MB of .debs,
-# ~500 MB installed (libtorch1.13 pulls OpenCV, GDAL, Qt5 and codec libraries), about a
-# minute to install. MLFLOWPP_WITH_LIBTORCH=0 leaves it out; without it CMake skips the
-# example and its tests.
 if [[ ${MLFLOWPP_WITH_LIBTORCH:-1} != 0 ]]; then
-    MLFLOWPP_SYSTEM_PACKAGES+=(libtorch-dev)
+    MLFLOWPP_TEST_PACKAGES+=(libtorch-dev)
 fi
 
 # True if the Debian package $1 is installed.
@@ -93,10 +97,10 @@ _apt_install() {
 }
 
 # install_system_deps [PACKAGE...] — install the given Debian packages (default: all
-# that building and testing need, MLFLOWPP_SYSTEM_PACKAGES), if any is missing.
+# that building and testing need, MLFLOWPP_TEST_PACKAGES), if any is missing.
 install_system_deps() {
     local wanted=("$@") missing=() pkg
-    [[ ${#wanted[@]} -gt 0 ]] || wanted=("${MLFLOWPP_SYSTEM_PACKAGES[@]}")
+    [[ ${#wanted[@]} -gt 0 ]] || wanted=("${MLFLOWPP_TEST_PACKAGES[@]}")
     for pkg in "${wanted[@]}"; do
         _deb_installed "$pkg" || missing+=("$pkg")
     done

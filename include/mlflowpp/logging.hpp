@@ -58,10 +58,14 @@ struct [[nodiscard]] FlushResult {
   /// (delivered later by this logger, the next process or `mlflowpp-sync`); after shutdown,
   /// LoggerStats::left_in_spool.
   uint64_t held_in_spool = 0;
+  /// True when everything not yet delivered (the items and the runs' events: created
+  /// offline, started, ended) is in the spool journal on disk, so an exit now loses nothing.
+  bool pending_on_disk = false;
   /// True when complete and nothing was ever rejected or dropped.
   bool ok() const noexcept { return complete && rejected == 0 && dropped == 0; }
-  /// One sentence for people, e.g. "all delivered", or "102 item(s) not delivered yet, 102
-  /// of them held safe in the spool on disk (delivered later); 0 rejected, 0 dropped".
+  /// One sentence for people, e.g. "all delivered", or "102 logged item(s) not delivered
+  /// yet, all held safe in the spool on disk with the runs' events (delivered later); 0
+  /// rejected, 0 dropped".
   /// Says which counts cover the whole logger and which one run, so that they cannot read
   /// as a contradiction (e.g. nothing pending after shutdown yet items held in the spool).
   std::string summary() const;

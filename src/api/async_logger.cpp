@@ -91,6 +91,12 @@ std::string FlushResult::summary() const {
   std::string out;
   if (complete) {
     out = rejected == 0 && dropped == 0 ? "all delivered" : "all accounted for";
+  } else if (pending_on_disk) {
+    // `pending` counts the runs' events too; held_in_spool the logged items only.
+    out = fmt::format(
+        "{} logged item(s) not delivered yet, all held safe in the spool on disk with the runs' "
+        "events (delivered later)",
+        held_in_spool);
   } else if (pending > 0) {
     out = fmt::format("{} item(s) not delivered yet", pending);
     if (held_in_spool > 0)

@@ -38,6 +38,7 @@
 
 #include "integration/itest_util.hpp"
 #include "integration/server.hpp"
+#include "support/scoped.hpp"
 
 using mlflowpp::InvalidArgumentError;
 using mlflowpp::LogError;
@@ -92,43 +93,6 @@ bool valid_utf8(const std::string& s) {
   }
   return true;
 }
-
-// Redirects file descriptor 2 into a temporary file until finish() (or destruction).
-class StderrCapture {
- public:
-  StderrCapture() {
-    char path[] = "/tmp/mlflowpp-itest-stderr-XXXXXX";
-    const int fd = ::mkstemp(path);
-    REQUIRE(fd >= 0);
-    path_ = path;
-    std::fflush(stderr);
-    saved_ = ::dup(2);
-    REQUIRE(saved_ >= 0);
-    ::dup2(fd, 2);
-    ::close(fd);
-  }
-  ~StderrCapture() { finish(); }
-  StderrCapture(const StderrCapture&) = delete;
-  StderrCapture& operator=(const StderrCapture&) = delete;
-
-  /// Restores stderr and returns what was written to it meanwhile.
-  std::string finish() {
-    if (saved_ >= 0) {
-      std::fflush(stderr);
-      ::dup2(saved_, 2);
-      ::close(saved_);
-      saved_ = -1;
-      text_ = itest::read_file(path_);
-      std::remove(path_.c_str());
-    }
-    return text_;
-  }
-
- private:
-  std::string path_;
-  std::string text_;
-  int saved_ = -1;
-};
 
 const Metric* at_step(const std::vector<Metric>& h, int64_t step) {
   const Metric* found = nullptr;
@@ -244,7 +208,7 @@ TEST_CASE("bad input: timestamps that look like seconds are logged as given, one
 
   std::string captured;
   {
-    StderrCapture cap;
+    support::StderrCapture cap;
     client.log_metric(id, "secs_sync", 1.0, TimestampMs(1700000000), 0);
     client.log_metric(id, "secs_sync", 2.0, TimestampMs(1700000001), 1);
     client.log_batch(id, {itest::metric("secs_batch", 3.0, 1000000000, 0),

@@ -7,9 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -46,6 +50,43 @@ class Cwd {
 
  private:
   std::filesystem::path old_;
+};
+
+/// Redirects file descriptor 2 into a temporary file until finish() (or destruction).
+class StderrCapture {
+ public:
+  StderrCapture() {
+    char path[] = "/tmp/mlflowpp-test-stderr-XXXXXX";
+    const int fd = ::mkstemp(path);
+    if (fd < 0) throw std::runtime_error("mkstemp for the stderr capture failed");
+    path_ = path;
+    std::fflush(stderr);
+    saved_ = ::dup(2);
+    ::dup2(fd, 2);
+    ::close(fd);
+  }
+  ~StderrCapture() { finish(); }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+
+  /// Restores stderr and returns what was written to it meanwhile.
+  std::string finish() {
+    if (saved_ >= 0) {
+      std::fflush(stderr);
+      ::dup2(saved_, 2);
+      ::close(saved_);
+      saved_ = -1;
+      std::ifstream in(path_, std::ios::binary);
+      text_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      std::remove(path_.c_str());
+    }
+    return text_;
+  }
+
+ private:
+  std::string path_;
+  std::string text_;
+  int saved_ = -1;
 };
 
 /// A loopback port where nothing listens now (bound to port 0, then closed); 0 on failure.

@@ -121,7 +121,9 @@ TEST_CASE("fail fast: a server this spool reached before starts the run offline"
   CHECK(r.status_spooled);
   CHECK_FALSE(r.flush.complete);
   CHECK_THAT(r.summary(), Catch::StartsWith("status waits in the spool behind the data"));
-  CHECK_THAT(r.summary(), Catch::Contains("held safe in the spool on disk"));
+  CHECK(r.flush.pending_on_disk);
+  CHECK_THAT(r.summary(),
+             Catch::Contains("1 logged item(s) not delivered yet, all held safe in the spool on disk"));
 
   // kNever: the same known server throws instead.
   CHECK_THROWS_AS(client.start_run(quick_start(OfflineStart::kNever)), TransportError);
@@ -173,9 +175,39 @@ TEST_CASE("fail fast: FlushResult summary words whole-logger and held counts wit
         "102 item(s) not delivered yet, 102 of them held safe in the spool on disk (delivered later); 0 "
         "rejected, "
         "0 dropped");
+  f.pending_on_disk = true;  // the runs' events are pending too, all in the journal
+  f.pending = 105;
+  CHECK(f.summary() ==
+        "102 logged item(s) not delivered yet, all held safe in the spool on disk with the runs' events "
+        "(delivered "
+        "later); 0 rejected, 0 dropped");
+  f.pending_on_disk = false;
   f.pending = 0;  // after shutdown: accounted as left in the spool, nothing pending
   CHECK(f.summary() == "102 item(s) held safe in the spool on disk, delivered later; 0 rejected, 0 dropped");
   EndRunResult e;
   e.error = "HTTP 500";
   CHECK_THAT(e.summary(), Catch::StartsWith("status not set: HTTP 500; "));
+}
+
+TEST_CASE("fail fast: retry lines are printed once, by start_run, not again by the logger", "[failfast]") {
+  support::TempDir root("failfast");
+  ClientOptions o = options_with_spool(root.str());
+  o.retry.warn_on_retry = true;
+  Client client = ClientAccess::make(o, refusing());
+  support::StderrCapture cap;
+  {
+    ActiveRun run = client.start_run(quick_start(OfflineStart::kAlways));
+    for (int i = 0; i < 10; ++i) run.log_metric("loss", 1.0, i);
+    const EndRunResult r = run.end();
+    CHECK(r.status_spooled);
+  }
+  const std::string err = cap.finish();
+  INFO(err);
+  std::size_t lines = 0;
+  for (std::size_t at = err.find("; retry "); at != std::string::npos; at = err.find("; retry ", at + 1))
+    ++lines;
+  CHECK(lines == 1);  // start_run's one retry before its deadline; the sender's rounds are quiet
+  CHECK_THAT(err,
+             Catch::Contains("GET http://mlflow.test:5000/prefix/api/2.0/mlflow/experiments/get-by-name"));
+  CHECK_THAT(err, Catch::Contains("run starts offline as offline-"));
 }

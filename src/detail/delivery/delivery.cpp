@@ -204,7 +204,9 @@ CallOutcome Deliverer::call(const std::string& run_id, F&& f) {
   ch.sleep = hooks_.sleep;
   std::chrono::milliseconds wait{1000};
   for (;;) {
-    ch.quiet_retries = in_outage_;  // the outage was reported once: no retry lines per round
+    // The outage was reported once (or start_run reported the server unreachable): no
+    // retry lines per round.
+    ch.quiet_retries = in_outage_ || (hooks_.quiet_retries && hooks_.quiet_retries());
     Classified c = attempt(
         [&] {
           ScopedCallHooks scope(&ch);  // store calls that take no hooks use these

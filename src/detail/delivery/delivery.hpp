@@ -47,6 +47,9 @@ struct DeliveryHooks {
   bool persist = false;
   /// Told when the server becomes unreachable (true) and reachable again (false).
   std::function<void(bool)> on_outage;
+  /// True when retry lines would repeat what the user was told already (the server has
+  /// refused every connection, and start_run said so when it started a run offline).
+  std::function<bool()> quiet_retries;
   /// Longest wait between two persistent rounds (each round is a full retry schedule).
   std::chrono::milliseconds max_round_wait{30000};
 };

@@ -181,7 +181,9 @@ FlushResult LoggerCore::result(bool complete, uint64_t pending) const noexcept {
 FlushResult LoggerCore::flush(std::chrono::milliseconds timeout) noexcept {
   if (forked()) return forked_result();
   const Ring::Progress p = ring_.wait_flushed(timeout);
-  return result(p.done >= p.target, p.target - p.done);
+  FlushResult r = result(p.done >= p.target, p.target - p.done);
+  r.pending_on_disk = !r.complete && all_pending_on_disk();
+  return r;
 }
 
 bool LoggerCore::wait_for_delivery(std::chrono::steady_clock::time_point until) {
