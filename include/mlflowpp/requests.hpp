@@ -43,8 +43,8 @@ struct CreateRunOptions {
 enum class OfflineStart {
   /// Never: start_run throws.
   kNever,
-  /// Only for a server this spool has reached before (listed in `<spool>/servers-reached`,
-  /// or with data waiting in the spool): an outage, which the spool is for. A server never
+  /// Only for a server this process or this spool has reached before (listed in
+  /// `<spool root>/servers-reached`): an outage, which the spool is for. A server never
   /// reached is most likely a wrong address, so start_run fails within `offline_after`
   /// with a message that names the URI. The default.
   kKnownServer,
@@ -80,7 +80,7 @@ struct StartRunOptions {
   bool system_tags = true;
   /// What start_run does when the server cannot be reached within `offline_after`
   /// (connection failures, timeouts, 502/503/504): unset means MLFLOWPP_OFFLINE_START
-  /// (`never`, `known`, `always`), else OfflineStart::kKnownServer. Offline, the run gets a
+  /// (`never`, `known`, `always`, any case), else OfflineStart::kKnownServer. Offline, the run gets a
   /// placeholder id (`offline-<32 hex>`, see ActiveRun::offline), its data goes to the
   /// spool, and the run is created on the server — tagged `mlflowpp.offlineRunId`, so
   /// never twice — when it answers again, by this process, a later one or `mlflowpp-sync`.

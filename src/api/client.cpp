@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -290,9 +291,11 @@ namespace {
 OfflineStart offline_start_mode(const std::optional<OfflineStart>& option) {
   if (option) return *option;
   const std::string v = detail::env_or_empty("MLFLOWPP_OFFLINE_START");
-  if (v.empty() || v == "known") return OfflineStart::kKnownServer;
-  if (v == "always") return OfflineStart::kAlways;
-  if (v == "never") return OfflineStart::kNever;
+  std::string lower;
+  for (char c : v) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.empty() || lower == "known") return OfflineStart::kKnownServer;
+  if (lower == "always") return OfflineStart::kAlways;
+  if (lower == "never") return OfflineStart::kNever;
   throw InvalidArgumentError(fmt::format("MLFLOWPP_OFFLINE_START='{}': expected never, known or always", v));
 }
 
@@ -373,6 +376,13 @@ ActiveRun Client::start_run(StartRunOptions o) {
   const bool known = reached_here || (core.spool_enabled() && detail::server_known(core.spool_dir()));
   const bool may_go_offline = core.spool_enabled() && (mode == OfflineStart::kAlways ||
                                                        (mode == OfflineStart::kKnownServer && known));
+  // Whether to start offline once the server could not be reached: `known` as it stands
+  // then (MLflow may have answered this very call before stalling: a busy server).
+  bool mlflow_answered = false;
+  auto offline_now = [&] {
+    return core.spool_enabled() && (mode == OfflineStart::kAlways ||
+                                    (mode == OfflineStart::kKnownServer && (known || mlflow_answered)));
+  };
   bool creating = false;
   try {
     std::optional<detail::ScopedRetryDeadline> deadline;
@@ -393,6 +403,7 @@ ActiveRun Client::start_run(StartRunOptions o) {
         experiment_id = "0";
       }
     }
+    mlflow_answered = experiment_id != o.experiment_id && experiment_id != "0";  // a call succeeded
     CreateRunOptions create;
     create.run_name = o.run_name;
     create.tags = tags;
@@ -404,8 +415,8 @@ ActiveRun Client::start_run(StartRunOptions o) {
     // runs/create is not idempotent: go offline only when it cannot have reached the
     // server (else a second run could appear); a timeout after sending is thrown.
     if (creating && e.request_sent()) throw;
-    if (!may_go_offline) {
-      if (impl_->reach == nullptr || impl_->reach->answered.load()) throw;
+    if (!offline_now()) {
+      if (impl_->reach == nullptr || impl_->reach->answered.load()) throw;  // something answered
       throw TransportError(e.curl_code(),
                            never_reached_message(impl_->target, e.what(), mode, core.spool_enabled()),
                            e.request_sent(), e.retryable());
@@ -416,8 +427,8 @@ ActiveRun Client::start_run(StartRunOptions o) {
     // may come after MLflow created the run.
     const int st = e.http_status();
     if (st != 502 && st != 503 && (creating || st != 504)) throw;
-    if (!may_go_offline) {
-      if (known) throw;  // MLflow itself answered before: the proxy's error as it is
+    if (!offline_now()) {
+      if (known || mlflow_answered) throw;  // MLflow itself answered before: the proxy's error as it is
       throw ServerError(st, e.error_code(), e.server_message(),
                         never_reached_message(impl_->target, e.what(), mode, core.spool_enabled()));
     }

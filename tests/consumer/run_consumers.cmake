@@ -194,7 +194,8 @@ _run("configure mlflowpp (library only)" "${CMAKE_COMMAND}" ${_fresh_args} -S "$
      -DMLFLOWPP_BUILD_TESTS=OFF -DMLFLOWPP_BUILD_EXAMPLES=OFF -DMLFLOWPP_BUILD_BENCHMARKS=OFF
      -DMLFLOWPP_INSTALL=ON "-DCMAKE_INSTALL_PREFIX=${_prefix}")
 file(STRINGS "${_lib_dir}/CMakeCache.txt" _lib_type REGEX "^CMAKE_BUILD_TYPE:")
-if(NOT _lib_type MATCHES "=Release$")
+file(STRINGS "${_lib_dir}/CMakeCache.txt" _lib_configs REGEX "^CMAKE_CONFIGURATION_TYPES:")
+if(NOT _lib_configs AND NOT _lib_type MATCHES "=Release$")  # multi-config generators have no default
   message(FATAL_ERROR "consumer test: configured with no build type, mlflowpp did not default to "
                       "Release ('${_lib_type}')")
 endif()
@@ -208,11 +209,11 @@ foreach(_unwanted train_digits mlflowpp_unit_tests mlflowpp_bench)
     message(FATAL_ERROR "consumer test: the install recipe still builds ${_unwanted}")
   endif()
 endforeach()
-_build("mlflowpp (library only)" "${_lib_dir}")
+_step("build mlflowpp (library only)")
+_run("build mlflowpp (library only)" "${CMAKE_COMMAND}" --build "${_lib_dir}" --config Release -j ${_jobs})
 _step("install mlflowpp into ${_prefix}")
 file(REMOVE_RECURSE "${_prefix}")
-_run("install mlflowpp" "${CMAKE_COMMAND}" --install "${_lib_dir}" --prefix "${_prefix}"
-     --config "${CONSUMER_BUILD_TYPE}")
+_run("install mlflowpp" "${CMAKE_COMMAND}" --install "${_lib_dir}" --prefix "${_prefix}" --config Release)
 if(NOT EXISTS "${_prefix}/include/mlflowpp/mlflowpp.hpp")
   message(FATAL_ERROR "consumer test: install did not put include/mlflowpp/mlflowpp.hpp into ${_prefix}")
 endif()

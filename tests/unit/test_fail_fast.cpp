@@ -145,8 +145,26 @@ TEST_CASE("fail fast: OfflineStart kAlways trains offline on purpose, end return
     CHECK(r.status_spooled);
     CHECK_FALSE(list_journals(spool_dir_of(root.str())).empty());
   }
-  // The server was never reached: it is not remembered as known.
+  // The server was never reached: it is not remembered as known, and the journals waiting
+  // for it do not make it known either (a wrong address gets them too).
   CHECK_FALSE(fs::exists(root / "servers-reached"));
+  support::EnvVar env("MLFLOWPP_OFFLINE_START", "Known");  // any case
+  Client client = ClientAccess::make(options_with_spool(root.str()), refusing());
+  CHECK_THROWS_AS(client.start_run(quick_start()), TransportError);
+}
+
+TEST_CASE("fail fast: a server that answers and then stalls starts the run offline", "[failfast]") {
+  support::EnvVar env("MLFLOWPP_OFFLINE_START", nullptr);
+  support::TempDir root("failfast");
+  auto transport = std::make_shared<testing::FakeTransport>([](const HttpRequest& r) {
+    if (r.url.find("/experiments/get-by-name") != std::string::npos)
+      return testing::ok(R"({"experiment":{"experiment_id":"1","name":"e","lifecycle_stage":"active"}})");
+    return testing::mlflow_error(503, "TEMPORARILY_UNAVAILABLE", "busy");  // runs/create, runs/update...
+  });
+  Client client = ClientAccess::make(options_with_spool(root.str()), transport);
+  ActiveRun run = client.start_run(quick_start());
+  CHECK(run.offline());  // MLflow answered this call: an outage, not a wrong address
+  (void)run.end(RunStatus::kFinished, std::chrono::milliseconds(200));
 }
 
 TEST_CASE("fail fast: MLFLOWPP_OFFLINE_START accepts never, known and always only", "[failfast]") {

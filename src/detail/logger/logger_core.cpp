@@ -122,6 +122,7 @@ bool LoggerCore::create_run_offline(uint32_t run, std::string payload) noexcept 
   } catch (...) {
     return false;
   }
+  offline_announced_ = true;
   return ring_.push_event(ItemKind::kCreateRun, run, 0, 0, std::move(payload));
 }
 
@@ -266,6 +267,7 @@ FlushResult LoggerCore::shutdown(std::chrono::milliseconds deadline) noexcept {
     for (uint32_t run : ring_.close(completes)) accounting_.record(run, Fate::kDroppedShutdown, 1);
     const uint64_t dropped_shutdown = accounting_.count(Fate::kDroppedShutdown);
     shutdown_result_ = result(lost == 0 && !keep_journal && dropped_shutdown == 0, 0);
+    shutdown_result_.pending_on_disk = keep_journal && lost == 0 && dropped_shutdown == 0;
     if (dropped_shutdown > 0) {
       reporter_.report(
           LogError::Kind::kShutdown, dropped_shutdown,

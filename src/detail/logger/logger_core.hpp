@@ -228,6 +228,8 @@ class LoggerCore {
 
   std::atomic<bool> abort_{false};
   std::atomic<bool> outage_{false};
+  /// A run started offline: the user was told the server is unreachable (start_run's line).
+  std::atomic<bool> offline_announced_{false};
   std::atomic<int64_t> outage_since_ms_{0};  // steady clock
 
   std::thread assembler_, sender_;

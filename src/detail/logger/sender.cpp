@@ -48,7 +48,9 @@ void LoggerCore::run_sender() noexcept {
   hooks.report = [this](LogError e) { reporter_.deliver(std::move(e)); };
   hooks.persist = spool_enabled();  // per request: see deliver()
   hooks.on_outage = [this](bool down) { set_outage(down); };
-  hooks.quiet_retries = deps_.refused_everything;
+  // Quiet while the server has refused everything after start_run said it is unreachable.
+  if (deps_.refused_everything)
+    hooks.quiet_retries = [this] { return offline_announced_.load() && deps_.refused_everything(); };
   hooks.max_round_wait = deps_.options.spool.max_retry_wait;
   Deliverer deliverer(*deps_.store, hooks);
   try {

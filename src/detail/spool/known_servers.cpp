@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "detail/spool/spool.hpp"
+#include "detail/spool/spool.hpp"  // make_dirs
 
 namespace mlflowpp::detail {
 
@@ -35,7 +35,7 @@ bool server_known(const std::string& spool_dir) noexcept {
   try {
     const auto [root, name] = split(spool_dir);
     if (name.empty()) return false;
-    return listed(root, name) || !list_journals(spool_dir).empty();
+    return listed(root, name);
   } catch (...) {
     return false;
   }

@@ -10,7 +10,8 @@
 namespace mlflowpp::detail {
 
 /// True when the server of `spool_dir` (a folder made by spool_dir_for) is listed in its
-/// root's `servers-reached`, or the folder holds journals (data already waiting for it).
+/// root's `servers-reached`. Journals waiting in the folder do not count: a run started
+/// offline on purpose (or by an older mlflowpp) for a wrong address leaves them too.
 /// Never throws: an unreadable file means "not known".
 bool server_known(const std::string& spool_dir) noexcept;
 

@@ -144,7 +144,14 @@ void make_dirs(const std::string& dir) {
     pos = dir.find('/', pos + 1);
     const std::string prefix = dir.substr(0, pos);
     if (prefix.empty()) continue;
-    if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("mkdir " + prefix, errno);
+    if (::mkdir(prefix.c_str(), 0700) == 0) {
+      // A new folder's own entry is durable only once its parent is synced (the spool's
+      // server folder is made again after every clean run removed it).
+      const auto slash = prefix.find_last_of('/');
+      fsync_dir(slash == 0 ? "/" : prefix.substr(0, slash));
+    } else if (errno != EEXIST) {
+      throw_errno("mkdir " + prefix, errno);
+    }
   }
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) throw_errno("stat " + dir, errno);
@@ -206,7 +213,6 @@ JournalWriter& JournalWriter::operator=(JournalWriter&& o) noexcept {
 JournalWriter::~JournalWriter() { close(); }
 
 JournalWriter JournalWriter::create(const std::string& dir, FsyncPolicy policy) {
-  make_dirs(dir);
   std::random_device rd;
   const uint64_t rnd = (static_cast<uint64_t>(rd()) << 32) ^ rd();
   char name[96];
@@ -215,11 +221,18 @@ JournalWriter JournalWriter::create(const std::string& dir, FsyncPolicy policy) 
   const std::string final_path = dir + "/" + name + std::string(kJournalSuffix);
   const std::string tmp_path = dir + "/." + name + ".tmp";
 
-  int fd = ::open(tmp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == ENOENT) {
-    // Another process removed the folder as it emptied it (remove_dir_if_empty): again.
-    make_dirs(dir);
+  // Another process may remove the folder as it empties it at a clean shutdown
+  // (remove_dir_if_empty), between our mkdir and open: make it again, a few times.
+  int fd = -1;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      make_dirs(dir);
+    } catch (const Error&) {
+      if (attempt >= 3) throw;
+      continue;
+    }
     fd = ::open(tmp_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0 || errno != ENOENT || attempt >= 3) break;
   }
   if (fd < 0) throw_errno("create " + tmp_path, errno);
   auto fail = [&](const std::string& what) {
