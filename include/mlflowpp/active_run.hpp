@@ -100,7 +100,7 @@ class ActiveRun {
   const RunInfo& info() const noexcept { return info_; }
   bool ended() const noexcept { return ended_; }
   /// True when the run started while the server was unreachable (StartRunOptions::
-  /// allow_offline): run_id() is then a placeholder `offline-<32 hex>`.
+  /// offline_start): run_id() is then a placeholder `offline-<32 hex>`.
   bool offline() const noexcept { return offline_; }
   /// The run's id on the server: run_id(), or for an offline run its real id once it has
   /// been created (the placeholder until then). Thread-safe.

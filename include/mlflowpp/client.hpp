@@ -147,7 +147,8 @@ class Client {
   /// Starts (or resumes) a run as `mlflow.start_run` does and returns its handle; see
   /// StartRunOptions for how the experiment is chosen. Adds the system tags and
   /// `mlflow.runName`. Throws like the calls it makes (get-by-name, create, runs/create),
-  /// except that an unreachable server starts the run offline (StartRunOptions::allow_offline).
+  /// except that an unreachable server reached before starts the run offline, and one never
+  /// reached fails within StartRunOptions::offline_after (StartRunOptions::offline_start).
   ActiveRun start_run(StartRunOptions options = {});
   /// `start_run` with an experiment name (created if missing) and a run name.
   ActiveRun start_run(const std::string& experiment_name, const std::string& run_name = {});
