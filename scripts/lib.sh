@@ -9,10 +9,14 @@
 #   install_system_deps      Debian packages needed to build and test (MLFLOWPP_WITH_LIBTORCH=0:
 #                            all but libtorch-dev)
 #   ensure_venv              venv with the pinned MLflow (MLFLOW_VERSION)
-#   start_mlflow_server NAME [--static-prefix /p]   fresh throw-away tracking server
+#   start_mlflow_server NAME [--static-prefix /p] [--backend-store-uri URI] [--workers N]
+#                            fresh throw-away tracking server (default: SQLite, 1 worker)
 #   stop_mlflow_server NAME  stop it again (idempotent)
 #   start_tls_proxy NAME UPSTREAM_URL   nginx with TLS, Basic/Bearer auth and mTLS in front
 #   stop_tls_proxy NAME      stop it again (idempotent)
+#   start_postgres NAME      throw-away PostgreSQL cluster on loopback; exports
+#                            MLFLOWPP_POSTGRES_URI (needs MLFLOWPP_POSTGRES_PACKAGES)
+#   stop_postgres NAME       stop it again (idempotent)
 #   build_project [TYPE]     configure + build with tests and examples
 #
 # Everything here is idempotent and works on a fresh Debian 12 machine as root.
@@ -62,15 +66,21 @@ MLFLOWPP_BUILD_PACKAGES=(
 # - MLFLOWPP_UI_PACKAGES: `scripts/demo.sh --ui` (the pinned MLflow in a venv serving the UI).
 MLFLOWPP_UI_PACKAGES=(python3 python3-venv curl ca-certificates)
 # - MLFLOWPP_TEST_PACKAGES: building and running every test besides (servers, proxies,
-#   sanitizers, fuzzers, lint), plus LibTorch 1.13 (CPU) for examples/libtorch_train and its
+#   sanitizers, fuzzers, lint, the benchmark's --quick run with PostgreSQL), plus LibTorch 1.13 (CPU) for examples/libtorch_train and its
 #   tests. libtorch-dev depends on all that find_package(Torch) needs (libprotobuf-dev,
 #   libgoogle-glog-dev, libgflags-dev, python3-dev); nothing more with
 #   --no-install-recommends. It is big: ~125 MB of .debs, ~500 MB installed (libtorch1.13
 #   pulls OpenCV, GDAL, Qt5 and codec libraries), about a minute to install.
 #   MLFLOWPP_WITH_LIBTORCH=0 leaves it out; without it CMake skips the example and its tests.
+# - MLFLOWPP_POSTGRES_PACKAGES: a PostgreSQL backend store (scripts/bench.sh, start_postgres).
+MLFLOWPP_POSTGRES_PACKAGES=(postgresql)
+# - MLFLOWPP_BENCH_PACKAGES: scripts/bench.sh besides the above (Google Benchmark).
+MLFLOWPP_BENCH_PACKAGES=(libbenchmark-dev)
 MLFLOWPP_TEST_PACKAGES=(
     "${MLFLOWPP_BUILD_PACKAGES[@]}"
     "${MLFLOWPP_UI_PACKAGES[@]}"
+    "${MLFLOWPP_POSTGRES_PACKAGES[@]}"
+    "${MLFLOWPP_BENCH_PACKAGES[@]}"
     catch2 clang-format
     nginx openssl clang libclang-rt-14-dev
 )
@@ -207,17 +217,19 @@ _server_healthy() {
     [[ "$(curl -sf --max-time 5 "$uri/health" 2>/dev/null || true)" == OK ]]
 }
 
-# _launch_server DIR PREFIX [PORT]
+# _launch_server DIR PREFIX [PORT [BACKEND_URI [WORKERS]]]
 # Start `mlflow server` with its state in DIR (sqlite db, artifacts, log, pid, port,
 # uri files), in a new session so that its whole process group can be killed, wait
 # until it's healthy, and export MLFLOW_TRACKING_URI. PREFIX is "" or e.g. "/mlflow";
-# PORT defaults to a free one. DIR is not wiped here: callers decide whether state
-# is fresh.
+# PORT defaults to a free one, BACKEND_URI to sqlite:///DIR/mlflow.db, WORKERS to 1. DIR
+# is not wiped here: callers decide whether state is fresh. The server's log (server.log,
+# one uvicorn access line per request) is what scripts/bench.sh counts requests in.
 _launch_server() {
-    local dir=$1 prefix=$2 port=${3:-} uri i
+    local dir=$1 prefix=$2 port=${3:-} backend=${4:-} workers=${5:-1} uri i
     mkdir -p "$dir/mlartifacts"
     dir="$(cd "$dir" && pwd -P)"
     [[ -n $port ]] || port="$(_free_port)"
+    [[ -n $backend ]] || backend="sqlite:///$dir/mlflow.db"
     uri="http://127.0.0.1:$port$prefix"
 
     export MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false
@@ -225,14 +237,16 @@ _launch_server() {
 
     local cmd=("$VENV/bin/python" -m mlflow server
         --host 127.0.0.1 --port "$port"
-        --backend-store-uri "sqlite:///$dir/mlflow.db"
+        --backend-store-uri "$backend"
         --artifacts-destination "$dir/mlartifacts"
-        --workers 1)
+        --workers "$workers")
     [[ -n $prefix ]] && cmd+=(--static-prefix "$prefix")
 
     rm -f "$dir/server.pid"
     printf '%s\n' "$port" >"$dir/port"
     printf '%s\n' "$uri" >"$dir/uri"
+    printf '%s\n' "$workers" >"$dir/workers"
+    printf '%s\n' "$backend" >"$dir/backend"
     log "starting mlflow server in $dir on $uri"
     # setsid makes the inner bash a session (and process group) leader; it records its
     # own pid, which is thus the process group id, then execs the server.
@@ -284,13 +298,20 @@ _stop_server_dir() {
     log "stopped mlflow server in $dir"
 }
 
-# Parse the optional `--static-prefix /p` argument; prints the normalised prefix.
-_parse_prefix() {
-    local prefix=""
+# _parse_server_options ARGS...: reads `--static-prefix /p`, `--backend-store-uri URI` and
+# `--workers N` into the caller's variables prefix (normalised), backend and workers.
+_parse_server_options() {
+    prefix="" backend="" workers=1
     while [[ $# -gt 0 ]]; do
         case $1 in
-            --static-prefix) [[ $# -ge 2 ]] || die "--static-prefix needs a value"
-                             prefix=$2; shift 2 ;;
+            --static-prefix|--backend-store-uri|--workers)
+                [[ $# -ge 2 ]] || die "$1 needs a value"
+                case $1 in
+                    --static-prefix) prefix=$2 ;;
+                    --backend-store-uri) backend=$2 ;;
+                    --workers) workers=$2 ;;
+                esac
+                shift 2 ;;
             --static-prefix=*) prefix=${1#*=}; shift ;;
             *) die "unknown server option: $1" ;;
         esac
@@ -299,29 +320,92 @@ _parse_prefix() {
         prefix="/${prefix#/}"   # exactly one leading slash
         prefix="${prefix%/}"    # no trailing slash
     fi
-    printf '%s' "$prefix"
 }
 
-# start_mlflow_server NAME [--static-prefix /prefix]
+# start_mlflow_server NAME [--static-prefix /prefix] [--backend-store-uri URI] [--workers N]
 # Start a throw-away server with fresh state in $STATE_DIR/servers/NAME and export
 # MLFLOW_TRACKING_URI (with the prefix appended, if any). Pair with a trap calling
-# stop_mlflow_server NAME so the server never outlives the calling script.
+# stop_mlflow_server NAME so the server never outlives the calling script. A PostgreSQL
+# backend URI needs psycopg in the venv (ensure_venv_postgres).
 start_mlflow_server() {
-    [[ $# -ge 1 ]] || die "usage: start_mlflow_server NAME [--static-prefix /prefix]"
-    local name=$1 prefix dir="$STATE_DIR/servers/$1"
+    [[ $# -ge 1 ]] || die "usage: start_mlflow_server NAME [--static-prefix /prefix] [--backend-store-uri URI] [--workers N]"
+    local name=$1 prefix backend workers dir="$STATE_DIR/servers/$1"
     shift
-    prefix="$(_parse_prefix "$@")" || return 1
+    _parse_server_options "$@"
     [[ -x "$VENV/bin/python" ]] || die "no venv at $VENV: call ensure_venv first"
     _stop_server_dir "$dir"    # a leftover from an earlier, interrupted run
     rm -rf "$dir"
     mkdir -p "$dir"
-    _launch_server "$dir" "$prefix" || die "could not start mlflow server '$name'"
+    _launch_server "$dir" "$prefix" "" "$backend" "$workers" || die "could not start mlflow server '$name'"
+}
+
+# restart_mlflow_server NAME — start the server of start_mlflow_server NAME again after
+# stop_mlflow_server NAME, on the same port, backend, workers and data (an outage ends).
+restart_mlflow_server() {
+    [[ $# -eq 1 ]] || die "usage: restart_mlflow_server NAME"
+    local dir="$STATE_DIR/servers/$1" uri prefix
+    [[ -f $dir/uri ]] || die "no server '$1' was started"
+    uri="$(<"$dir/uri")"
+    prefix="/${uri#http://*/}"
+    [[ $uri == */* && $prefix != "/$uri" && $prefix != / ]] || prefix=""
+    _server_alive "$dir" && return 0
+    _launch_server "$dir" "$prefix" "$(<"$dir/port")" "$(<"$dir/backend")" "$(<"$dir/workers")" \
+        || die "could not restart mlflow server '$1'"
 }
 
 # stop_mlflow_server NAME — stop the server started by start_mlflow_server NAME.
 stop_mlflow_server() {
     [[ $# -eq 1 ]] || die "usage: stop_mlflow_server NAME"
     _stop_server_dir "$STATE_DIR/servers/$1"
+}
+
+# --- PostgreSQL (a tracking server's backend store) -------------------------------------------
+
+# start_postgres NAME — a throw-away PostgreSQL cluster with fresh state in
+# $STATE_DIR/postgres/NAME, on a free loopback port, trust authentication for loopback
+# only, owned by Debian's `postgres` system user when run as root. Creates database
+# `mlflow` and exports MLFLOWPP_POSTGRES_URI (postgresql://postgres@127.0.0.1:PORT/mlflow).
+# Pair with a trap calling stop_postgres NAME.
+start_postgres() {
+    [[ $# -eq 1 ]] || die "usage: start_postgres NAME"
+    local dir="$STATE_DIR/postgres/$1" bin port run=()
+    bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    [[ -x $bin/initdb ]] || die "PostgreSQL is not installed (install_system_deps \"\${MLFLOWPP_POSTGRES_PACKAGES[@]}\")"
+    stop_postgres "$1"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    if [[ $(id -u) -eq 0 ]]; then
+        chown postgres: "$dir"
+        run=(runuser -u postgres --)
+    fi
+    port="$(_free_port)"
+    "${run[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir/initdb.log" 2>&1 \
+        || { tail -n 20 "$dir/initdb.log" >&2; die "initdb failed"; }
+    "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/data/postgres.log" -w \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" start \
+        >/dev/null || { tail -n 20 "$dir/data/postgres.log" >&2; die "PostgreSQL did not start"; }
+    printf '%s\n' "$port" >"$dir/port"
+    "${run[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres mlflow
+    export MLFLOWPP_POSTGRES_URI="postgresql://postgres@127.0.0.1:$port/mlflow"
+    log "PostgreSQL up: $MLFLOWPP_POSTGRES_URI"
+}
+
+# stop_postgres NAME — stop the cluster of start_postgres NAME (idempotent).
+stop_postgres() {
+    [[ $# -eq 1 ]] || die "usage: stop_postgres NAME"
+    local dir="$STATE_DIR/postgres/$1" bin run=()
+    [[ -f $dir/data/postmaster.pid ]] || return 0
+    bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    [[ $(id -u) -eq 0 ]] && run=(runuser -u postgres --)
+    "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    log "stopped PostgreSQL in $dir"
+}
+
+# ensure_venv_postgres — the PostgreSQL driver the pinned MLflow's server loads for a
+# postgresql:// backend store (SQLAlchemy's psycopg 3 dialect: psycopg[binary] from PyPI).
+ensure_venv_postgres() {
+    "$VENV/bin/python" -c "import psycopg" >/dev/null 2>&1 && return 0
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "psycopg[binary]==3.3.9"
 }
 
 # --- TLS + auth reverse proxy (nginx) ---------------------------------------------------------
