@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
@@ -192,6 +193,22 @@ class Server:
         )
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return json.loads(r.read() or b"{}")
+
+    def points(self, run_id, key, page=25000):
+        """Every point of a metric's history, read back by paged REST get-history calls:
+        {step: [values]} (a step seen twice means a point delivered twice)."""
+        steps = collections.defaultdict(list)
+        token = None
+        while True:
+            q = {"run_id": run_id, "metric_key": key, "max_results": page}
+            if token:
+                q["page_token"] = token
+            r = self.rest("GET", "2.0/mlflow/metrics/get-history?" + urllib.parse.urlencode(q))
+            for m in r.get("metrics", []):
+                steps[int(m.get("step", 0))].append(m["value"])
+            token = r.get("next_page_token")
+            if not token:
+                return steps
 
     def python_client(self):
         from mlflow.tracking import MlflowClient

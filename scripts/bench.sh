@@ -60,6 +60,7 @@ if [[ -z $build_dir ]]; then
         -DMLFLOWPP_BUILD_EXAMPLES=OFF -DMLFLOWPP_BUILD_BENCHMARKS=ON >/dev/null
     cmake --build "$build_dir" -j"$(nproc)"
 fi
+build_dir="$(cd "$build_dir" && pwd -P)"
 [[ -d $build_dir/bench ]] || die "no benchmark programs in $build_dir/bench (MLFLOWPP_BUILD_BENCHMARKS=ON?)"
 
 start_postgres "$tag"

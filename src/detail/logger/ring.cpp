@@ -105,19 +105,25 @@ Ring::Round Ring::take(std::vector<Item>& into) {
   Round r;
   {
     std::unique_lock<std::mutex> lk(mu_);
-    cv_worker_.wait_for(lk, options_.max_wait,
-                        [&] { return stopped_ || flush_requested_ || count_ >= options_.wake_threshold; });
+    const bool woken = cv_worker_.wait_for(lk, options_.max_wait, [&] {
+      return stopped_ || flush_requested_ || count_ >= options_.wake_threshold;
+    });
     r.n = count_;
+    // Woken by the threshold alone (no flush, no stop, max_wait not over): take whole
+    // multiples of it and leave the rest for the next round, so that a fast producer's
+    // points travel in full batches (N points: ceil(N / 1000) log-batch requests, not one
+    // more for every round's tail). The rest waits at most max_wait more.
+    if (woken && !stopped_ && !flush_requested_) r.n = count_ - count_ % options_.wake_threshold;
     if (into.size() < r.n) into.resize(r.n);
     const std::size_t cap = slots_.size();
     for (std::size_t i = 0; i < r.n; ++i) std::swap(into[i], slots_[(head_ + i) % cap]);
     head_ = (head_ + r.n) % cap;
-    count_ = 0;
+    count_ -= r.n;
     taking_ = r.n > 0;
     if (r.n > 0) stalled_ = false;
     flush_requested_ = false;
     r.stopping = stopped_;
-    r.seq_end = seq_;
+    r.seq_end = seq_ - count_;
     r.dropped_full = unreported_full_;
     unreported_full_ = 0;
   }

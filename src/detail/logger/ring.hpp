@@ -62,7 +62,8 @@ class Ring {
     OverflowPolicy policy = OverflowPolicy::kBlock;
     std::chrono::milliseconds block_timeout{1000};  ///< kBlock: the one wait per stall
     /// take() returns early once this many slots are used; clamped to [1, capacity / 2] so
-    /// that it is reachable before the ring fills.
+    /// that it is reachable before the ring fills. Woken so (no flush, no stop), it takes
+    /// whole multiples of it and leaves the tail for the next round (full batches).
     std::size_t wake_threshold = 1;
     /// take() returns after this long even when the threshold is not reached (≥ 1 ms).
     std::chrono::milliseconds max_wait{200};
@@ -80,7 +81,7 @@ class Ring {
   /// One take(): `n` items moved out, and where the flush sequence stands.
   struct Round {
     std::size_t n = 0;
-    uint64_t seq_end = 0;       ///< the sequence number of the last entry accepted so far
+    uint64_t seq_end = 0;       ///< the sequence number of the last entry taken
     uint64_t dropped_full = 0;  ///< kDroppedFull drops since the previous take()
     bool stopping = false;      ///< stop() was called before this take
   };
