@@ -276,3 +276,37 @@ TEST_CASE("ring: the flush sequence", "[ring]") {
   CHECK(p.done == p.target);
   CHECK(ring.take(out).stopping);
 }
+
+TEST_CASE("ring: woken by the threshold it takes whole batches and leaves the tail for the next round",
+          "[ring]") {
+  Ring::Options o = opts(64);
+  o.wake_threshold = 10;
+  o.max_wait = milliseconds(20);
+  Ring ring(o);
+  std::vector<Item> out;
+  for (int64_t s = 0; s < 25; ++s) REQUIRE(push_metric(ring, s) == Ring::Push::kAccepted);
+  Ring::Round r = ring.take(out);  // threshold reached: 20 of 25
+  REQUIRE(r.n == 20);
+  REQUIRE(r.seq_end == 20);
+  REQUIRE(out[19].step == 19);
+  ring.round_done();
+  REQUIRE(ring.size() == 5);
+  REQUIRE_FALSE(ring.idle());
+  // Below the threshold: the tail goes after max_wait, in order.
+  const auto t0 = Clock::now();
+  r = ring.take(out);
+  REQUIRE(r.n == 5);
+  REQUIRE(r.seq_end == 25);
+  REQUIRE(out[0].step == 20);
+  REQUIRE(since(t0) >= milliseconds(15));
+  ring.round_done();
+  // Stopping (as a flush does) takes everything at once, tail included.
+  for (int64_t s = 25; s < 38; ++s) REQUIRE(push_metric(ring, s) == Ring::Push::kAccepted);
+  ring.stop();
+  r = ring.take(out);
+  REQUIRE(r.n == 13);
+  REQUIRE(r.seq_end == 38);
+  REQUIRE(r.stopping);
+  ring.round_done();
+  REQUIRE(ring.size() == 0);
+}
