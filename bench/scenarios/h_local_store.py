@@ -23,7 +23,7 @@ def _read_back(db, run_id):
 
 def run(ctx):
     n = ctx.scale(100_000, 2_000)
-    py_async_n = min(n, ctx.scale(10_000, 200))
+    py_async_n = min(n, ctx.scale(2_000, 100))
     rows, targets, notes = [], [], []
     samples = {}
     py = [ctx.python, ctx.script("python_end_to_end.py")]
