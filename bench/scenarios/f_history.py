@@ -183,8 +183,8 @@ def run(ctx):
         "logger); every reader, the official Python client among them, returned exactly those points (steps "
         "0..N-1), each in the number of requests shown (counted in the server's access log). 'curl + simdjson' "
         "is the floor: curl's own transfer time (sum of time_total) for the same GET requests over one kept-alive "
-        "connection (the first repetition finds the page tokens with one curl per page instead) "
-        "(--compressed, as mlflowpp asks for any encoding; the server sends identity), plus a simdjson parse "
+        "connection (the first repetition finds the page tokens with one curl per page instead; --compressed, "
+        "as mlflowpp asks for any encoding, and the server sends identity), plus a simdjson parse "
         "of those bodies into the std::vector<mlflowpp::Metric> the client returns. Readers run in rotating "
         f"order, {ctx.reps} repetition(s), medians; server on core 0, readers on core 1."
     )
