@@ -1,9 +1,10 @@
 """Scenario e: upload and download of a 2 GiB artifact through the tracking server's artifact
 proxy (the SQLite server; its artifacts destination is a local directory).
 
-A file of random bytes (8 MiB blocks, each stamped with its index) is generated in the work directory (never committed). Each repetition,
-in rotating order, each client uploads it under its own directory of one run's artifacts and
-downloads it back, and the download is compared byte for byte (cmp) with the source:
+A file of random bytes (8 MiB blocks, each stamped with its index) is generated in the work
+directory (never committed). Each repetition, in rotating order, each client uploads it under
+its own directory of one run's artifacts and downloads it back, and the download is compared
+byte for byte (cmp) with the source:
 
   mlflowpp  Client::log_artifact / download_artifacts (bench_artifacts.cpp), which reports the
             time of the transfer and its peak memory (VmHWM) before and after it
@@ -159,9 +160,9 @@ def run(ctx):
                     "target": f"peak RSS growth < {FLAT_KIB // 1024} MiB",
                     "measured": f"+{growth:.1f} MiB (largest of {ctx.reps})", "met": growth * 1024 < FLAT_KIB})
     notes.append(
-        f"{size // MIB} MiB of random bytes (8 MiB blocks stamped with their index; written in {gen_s:.1f} s); each download compared byte for byte "
-        "with the source. Times are the transfer's only (the clients' after one untimed request; curl's "
-        "time_total); rss_growth_mib is the growth of the process's peak RSS (VmHWM) during the transfer. "
+        f"{size // MIB} MiB of random bytes (8 MiB blocks stamped with their index; written in {gen_s:.1f} s); "
+        "each download compared byte for byte with the source. Times are the transfer's only (the clients' "
+        "after one untimed request; curl's time_total, curl with its default buffers); rss_growth_mib is the growth of the process's peak RSS (VmHWM) during the transfer. "
         f"{ctx.reps} repetition(s) for mlflowpp and curl, in rotating order, medians; Python once. Requests as "
         "the server logged them: file_requests the PUT or GET of the file itself (1: no retry), other_requests "
         "the rest, the clients' untimed first request included. Inside the timed call mlflowpp also asks "

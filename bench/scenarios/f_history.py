@@ -10,9 +10,10 @@ three readers, in rotating order, each a process on core 1 with the server on co
                    max_results, the tokens known in advance) over one kept-alive connection,
                    each body to a file; its time is the sum of curl's time_total of the
                    transfers (the first time, the tokens are not known yet: one curl per
-                   page, the next token read from each body untimed). Plus the time bench_history.cpp parse takes to parse those
-                   bodies (read into memory untimed) with simdjson into the same
-                   std::vector<Metric> the client returns.
+                   page, the next token read from each body untimed). Plus the time
+                   bench_history.cpp parse takes to parse those bodies (read into memory
+                   untimed) with simdjson into the same std::vector<Metric> the client
+                   returns: the fastest JSON parse at hand, the one mlflowpp uses.
   python           MlflowClient().get_metric_history (bench/python_history.py).
 
 Each reader's time starts after its process is up and (for the clients) after one untimed
@@ -23,7 +24,6 @@ access log.
 import json
 import os
 import urllib.parse
-import urllib.request
 
 from benchlib import median, ratio, run_process
 
