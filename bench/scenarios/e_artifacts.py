@@ -162,7 +162,8 @@ def run(ctx):
     notes.append(
         f"{size // MIB} MiB of random bytes (8 MiB blocks stamped with their index; written in {gen_s:.1f} s); "
         "each download compared byte for byte with the source. Times are the transfer's only (the clients' "
-        "after one untimed request; curl's time_total, curl with its default buffers); rss_growth_mib is the growth of the process's peak RSS (VmHWM) during the transfer. "
+        "after one untimed request; curl's time_total, curl with its default buffers); rss_growth_mib is the "
+        "growth of the process's peak RSS (VmHWM) during the transfer. "
         f"{ctx.reps} repetition(s) for mlflowpp and curl, in rotating order, medians; Python once. Requests as "
         "the server logged them: file_requests the PUT or GET of the file itself (1: no retry), other_requests "
         "the rest, the clients' untimed first request included. Inside the timed call mlflowpp also asks "
