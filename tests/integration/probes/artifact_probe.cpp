@@ -1,7 +1,8 @@
 // A small program that uploads or downloads one artifact with mlflowpp and reports the
 // transfer's time and the process's peak memory (VmHWM) before and after it. Run as a
 // child process by the large-artifact integration test (so that the measurement is not
-// disturbed by the test runner's own allocations) and by scripts/bench_artifacts.sh.
+// disturbed by the test runner's own allocations). scripts/bench.sh (scenario e) measures the
+// same with bench/bench_artifacts.cpp.
 //
 //   artifact_probe upload   TRACKING_URI RUN_ID LOCAL_FILE ARTIFACT_DIR
 //   artifact_probe download TRACKING_URI RUN_ID ARTIFACT_PATH LOCAL_DIR
