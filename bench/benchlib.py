@@ -34,7 +34,7 @@ class Proc:
     wall_s: float
     user_s: float
     sys_s: float
-    maxrss_kib: int
+    maxrss_kib: int  # wait4's: includes the harness's RSS at fork time; drivers report their own
 
     @property
     def cpu_s(self):

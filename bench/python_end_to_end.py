@@ -16,6 +16,15 @@ from mlflow.entities import Metric  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 
+def peak_rss_kib():
+    """VmHWM of this process (getrusage would include the harness's RSS at fork time)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return -1
+
+
 def main():
     n = int(sys.argv[1])
     run_name = sys.argv[2]
@@ -49,7 +58,8 @@ def main():
         client.set_terminated(run_id)
         t2 = time.perf_counter()
     print(json.dumps({"client": f"python-{mode}", "run_id": run_id, "points": n,
-                      "training_thread_s": t1 - t0, "total_s": t2 - t0}), flush=True)
+                      "training_thread_s": t1 - t0, "total_s": t2 - t0,
+                      "peak_rss_kib": peak_rss_kib()}), flush=True)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def run(ctx):
                 "points_per_s": count / fig["total_s"],
                 "training_thread_ns_per_point": fig["training_thread_s"] / count * 1e9,
                 "client_cpu_s": p.cpu_s,
-                "peak_rss_mib": p.maxrss_kib / 1024,
+                "peak_rss_mib": fig["peak_rss_kib"] / 1024,
             })
     med = {c: {k: benchlib.median([s[k] for s in v]) for k in v[0]} for c, v in samples.items()}
     for c, f in med.items():
