@@ -112,8 +112,8 @@ def run(ctx):
 def _wait_for(path, h, limit_s):
     until = time.monotonic() + limit_s
     while not os.path.exists(path):
-        if h["p"].poll() is not None:
-            benchlib.wait_process(h)  # raises with its output
+        if os.waitid(os.P_PID, h["p"].pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            benchlib.wait_process(h)  # raises with its output (without reaping it first)
             raise RuntimeError(f"{h['argv']} ended before writing {path}")
         if time.monotonic() > until:
             h["p"].kill()
