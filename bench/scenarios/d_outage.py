@@ -25,12 +25,12 @@ SMALL_QUEUE = 20000
 def run(ctx):
     server = ctx.servers["sqlite"]
     server.pin("0")
-    n_cpp = ctx.scale(1_000_000, 20_000)
+    n_cpp = ctx.scale(1_000_000, 10_000)
     # The Python queue keeps every point as Python objects in memory and by default sends each
     # point as its own request: smaller N keep the scenario within its time (the figures asked
     # for are per queued point).
-    n_py = ctx.scale(2_000, 200)
-    n_py_buf = ctx.scale(20_000, 2_000)
+    n_py = ctx.scale(2_000, 100)
+    n_py_buf = ctx.scale(20_000, 1_000)
     py_deadline = ctx.scale(300, 120)
     cpp = [ctx.bin("mlflowpp_bench_outage")]
     py = [ctx.python, ctx.script("python_outage.py")]

@@ -27,8 +27,8 @@ SHAPES = ("8 runs", "1 shared run")
 def run(ctx):
     server = ctx.servers["pg"]
     ranks = ctx.scale(8, 2)
-    n = ctx.scale(100_000, 2_000)
-    n_py = ctx.scale(25_000, 1_000)
+    n = ctx.scale(100_000, 1_000)
+    n_py = ctx.scale(25_000, 500)
     exp_id = _experiment(server, "bench-scale-out")
     # The whole machine: the server's workers, PostgreSQL and the ranks share every core, and
     # the CPU each used says which one bounds the rate.
