@@ -90,7 +90,7 @@ def run(ctx):
         f"for {n_cpp:,}).",
         f"Python: mlflow.log_metric(..., synchronous=False), N={n_py:,} with its defaults (one request per "
         f"point) and N={n_py_buf:,} with MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS=1 (its queue merges what "
-        "it holds into batches of < 1000), beside mlflowpp's N={n_cpp:,}. Its queue holds every point as "
+        f"it holds into batches of < 1000), beside mlflowpp's N={n_cpp:,}. Its queue holds every point as "
         "Python objects in memory and has no spool: a process that exits or dies during the outage loses "
         "them. Its workers retry each batch with the HTTP policy (7 retries, waits up to 120 s, about "
         "4 min in all) and then give it up (logged as an error): a longer outage loses data.",
@@ -104,6 +104,14 @@ def run(ctx):
         "log_batch_requests counts the server's answers to runs/log-batch; server_cpu_s_per_1000 is the "
         "server's CPU from its restart to the end of delivery, per 1000 points.",
     ]
+    pd = results[id(py_default)]["figures"]
+    if "server_cpu_s_per_1000" in pd:
+        notes.append(
+            f"With its defaults the Python queue sent {pd['log_batch_requests']:,} requests for {n_py:,} points, "
+            f"and the server spent {pd['server_cpu_s_per_1000']:.2f} CPU s per 1000 points on them, against "
+            f"{c['server_cpu_s_per_1000']:.3f} for mlflowpp's {c['log_batch_requests']:,} requests of up to 1000 "
+            f"points ({benchlib.ratio(pd['server_cpu_s_per_1000'], c['server_cpu_s_per_1000']):.0f}x). mlflowpp's "
+            "requests number about N/1000 (a round of the queue can end a batch early).")
     if ctx.quick:
         notes.append("--quick: all clients share one outage, so the server-side figures are left out.")
     return {"rows": rows, "targets": targets, "notes": notes}

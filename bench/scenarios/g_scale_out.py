@@ -68,6 +68,7 @@ def run(ctx):
         "met": all(h["http_503"] == 0 and h["http_errors"] == 0 and h["pg_deadlocks"] == 0 for h in health),
     })
     c8 = results[("mlflowpp", SHAPES[0])]
+    cs, a1 = results[("mlflowpp", SHAPES[1])], results[("python-async (buffering 1 s)", SHAPES[1])]
     notes = [
         f"{ranks} ranks; points per rank: mlflowpp {n:,}, Python {n_py:,} (rates per second compare). Each "
         "rank is one process that goes through its phases (mlflowpp: 8 runs, then 1 shared run; Python: "
@@ -82,6 +83,12 @@ def run(ctx):
         "up to 10 requests of one process are in flight at once into the same run. python-batch: "
         "MlflowClient.log_batch of 1000 points at a time, one request in flight. mlflowpp: one sender "
         "thread per process, one request in flight, batches of 1000 on a kept-alive connection.",
+        f"In flight, 1 shared run: mlflowpp kept {cs['http_connections_max']} connections to the server "
+        f"({ranks} ranks) and the database showed at most {cs['pg_active_max']} queries running and "
+        f"{cs['pg_lock_waits_max']} waiting on a lock; Python async kept {a1['http_connections_max']}, with "
+        f"{a1['pg_active_max']} running, {a1['pg_lock_waits_max']} waiting on locks (the run's latest-metrics "
+        f"rows) and {a1['pg_connections_max']} database connections open (each worker's SQLAlchemy pool "
+        "keeps 5 and opens up to 10 more under load).",
         "http_connections_max: most TCP connections to the tracking server open at once (all ranks; "
         "/proc/net/tcp every 0.1 s). pg_connections_max: most connections to the mlflow database at once in pg_stat_activity "
         "(sampled every 0.1 s; the sampler's own excluded); pg_active_max: most of them running a query; "
