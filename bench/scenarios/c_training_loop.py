@@ -78,6 +78,7 @@ def run(ctx):
                 fig["p99_overhead_pct"] = overhead(client, metrics, isolate, "p99_us")
                 fig["in_call_p50_us"] = median([r["log_p50_us"] for r in rs])
                 fig["in_call_mean_us"] = median([r["log_mean_us"] for r in rs])
+                fig["in_call_p99_us"] = median([r["log_p99_us"] for r in rs])
                 # CPU of the process's other threads (the logger's) per measured step.
                 fig["other_threads_cpu_us_per_step"] = median(
                     [1e6 * (r["process_cpu_s"] - r["thread_cpu_s"]) / r["steps"] for r in rs])
@@ -85,28 +86,29 @@ def run(ctx):
                 where = f"; training thread alone on core {ctx.client_cpu}" if isolate else ""
                 api = "ActiveRun::log_metrics" if client == "mlflowpp" else "mlflow.log_metrics(synchronous=False)"
                 label = f"{client} {api}, {metrics} metrics/step{where}"
+                if client == "python":  # the logging call itself, against mlflowpp's
+                    twin = res[("mlflowpp", metrics, isolate)]
+                    for f in ("log_p50_us", "log_mean_us"):
+                        fig[f"x_in_call_{f[4:-3]}_vs_mlflowpp"] = ratio(
+                            median([r[f] for r in rs]), median([r[f] for r in twin]))
                 for r in rs:  # the first and the last key of every logged run
                     for k in (r["keys"][0], r["keys"][-1]):
                         read_back["got"] += len(server.history(r["run_id"], k))
                         read_back["want"] += r["points_per_key"]
             fig["steps"] = n
             rows.append({"client": label, "figures": fig})
-    for row, (client, metrics, isolate) in zip(rows, [(c, k, i) for c in ("mlflowpp", "python")
-                                                     for k, _, i in configs]):
-        if client == "python" and metrics:  # the logging call itself, against mlflowpp's
-            for f in ("log_p50_us", "log_mean_us"):
-                py = median([r[f] for r in res[("python", metrics, isolate)]])
-                cpp = median([r[f] for r in res[("mlflowpp", metrics, isolate)]])
-                row["figures"][f"x_in_call_{f[4:-3]}_vs_mlflowpp"] = ratio(py, cpp)
-
     targets = []
     for isolate in ([False, True] if can_isolate else [False]):
         where = f"training thread alone on core {ctx.client_cpu}" if isolate else \
             f"one core ({ctx.client_cpu}) shared with the logger's threads"
         m, p = overhead("mlflowpp", 100, isolate, "mean_us"), overhead("mlflowpp", 100, isolate, "p99_us")
+        rs = res[("mlflowpp", 100, isolate)]
+        in_call = median([r["log_mean_us"] for r in rs])
+        others = median([1e6 * (r["process_cpu_s"] - r["thread_cpu_s"]) / r["steps"] for r in rs])
         targets += [
             {"what": f"mean step overhead, 100 metrics/step ({where})", "target": "≤ 0.5 %",
-             "measured": f"{m:.2f} %", "met": m <= 0.5},
+             "measured": f"{m:.2f} % (in the call {in_call:.1f} µs/step; the logger's threads "
+                         f"{others:.0f} µs of CPU/step)", "met": m <= 0.5},
             {"what": f"p99 step overhead, 100 metrics/step ({where})", "target": "≤ 2 %",
              "measured": f"{p:.2f} %", "met": p <= 2.0},
         ]
@@ -114,7 +116,8 @@ def run(ctx):
     cpp_logged = [r for (c, k, _), rs in res.items() if c == "mlflowpp" and k for r in rs]
     delivered = sum(r["delivered"] for r in cpp_logged)
     logged = sum(r["metrics"] * r["points_per_key"] for r in cpp_logged)
-    errors = server.errors(counts)
+    # The first start_run of an experiment asks for it by name and gets 404 before creating it.
+    errors = {k: n for k, n in server.errors(counts).items() if "experiments/get-by-name 404" not in k}
     notes = [
         f"Step = a fixed amount of CPU work calibrated to ~{WORK_US} µs (mlflowpp: {iters['mlflowpp']:,} "
         f"iterations of a dependent multiply-add chain; Python: {iters['python']:,} iterations of a Python "
@@ -128,15 +131,22 @@ def run(ctx):
         "spare core. in_call_*: the time inside the logging call itself (x_in_call_*: Python's over mlflowpp's).",
         "On a shared core the mean overhead is bounded by the logger's own CPU per point (batching, JSON, "
         "journal, HTTP: other_threads_cpu_us_per_step / metrics per step), which the training thread pays "
-        "there whoever does the work; the p99 by the step during which the batching thread runs (woken "
-        "every 1,000 queued items, it preempts the training thread on that core for about a millisecond).",
+        "there whoever does the work; the p99 by the steps during which the batching thread runs (woken "
+        "every 1,000 queued items, it preempts the training thread on that core for about a millisecond: "
+        "in_call_p99_us). With a core of its own, the training thread pays the calls themselves "
+        "(in_call_mean_us) and whatever else lands on its core; a p99 step overhead well above "
+        "in_call_p99_us is time lost outside the call.",
         f"Delivered: mlflowpp's logger counted {delivered:,} of {logged:,} points delivered; reading back the "
         f"first and last key of every logged run (both clients) found {read_back['got']:,} of "
         f"{read_back['want']:,} points; {server.count(counts, '/runs/log-batch'):,} log-batch requests in the "
-        "server log" + (f"; errors: {errors}" if errors else "; no HTTP errors") + ". drain_s: how long "
+        "server log" + (f"; errors: {errors}" if errors else "; no HTTP errors (a first lookup of an "
+                                           "experiment by name answers 404: not counted)") + ". drain_s: how long "
         "ending the run waited for the server (after the measured steps).",
         "Python's gap: mlflow.log_metrics builds the Metric objects and an MlflowClient per call on the "
-        "training thread (see a), and its batching threads need the GIL the training loop holds.",
+        "training thread (see a), and its batching threads need the GIL the training loop holds. Its "
+        "batching waits 1 s before it merges the queue (MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS), so in "
+        "runs shorter than that (100 metrics/step) it does all of its work after the measured steps "
+        "(other_threads_cpu_us_per_step = 0), which flatters Python there.",
     ]
     if delivered != logged or read_back["got"] != read_back["want"]:
         notes.append("NOT every point was delivered / read back: see the Delivered line.")
