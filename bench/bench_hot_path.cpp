@@ -132,7 +132,11 @@ struct ThreadResult {
 class InstantTransport final : public mlflowpp::detail::Transport {
  public:
   mlflowpp::detail::HttpResponse perform(const mlflowpp::detail::HttpRequest&) override {
-    return {200, "{}", "application/json", ""};
+    mlflowpp::detail::HttpResponse r;
+    r.status = 200;
+    r.body = "{}";
+    r.content_type = "application/json";
+    return r;
   }
 };
 
@@ -191,7 +195,8 @@ std::vector<ThreadResult> measure(const Args& a, Log log, uint64_t gap_iters, Ba
       double sink = 0;
       for (int64_t i = 0; i < warm_per;) {
         const int64_t ts = wall_ms();
-        for (int j = 0; j < a.burst && i < warm_per; ++j, ++i, ++step) log(key, 0.001 * step, step, ts);
+        for (int j = 0; j < a.burst && i < warm_per; ++j, ++i, ++step)
+          log(key, 0.001 * static_cast<double>(step), step, ts);
         sink += bench::busy_work(gap_iters);
       }
       barrier.wait(on_start);
@@ -207,13 +212,13 @@ std::vector<ThreadResult> measure(const Args& a, Log log, uint64_t gap_iters, Ba
         if ((rng >> 63) == 0) {
           for (int j = 0; j < n; ++j, ++step) {
             const uint64_t t0 = bench::ticks();
-            log(key, 0.001 * step, step, ts);
+            log(key, 0.001 * static_cast<double>(step), step, ts);
             const uint64_t t1 = bench::ticks();
             r.per_call[n_timed++] = t1 - t0;
           }
         } else {
           const uint64_t t0 = bench::ticks();
-          for (int j = 0; j < n; ++j, ++step) log(key, 0.001 * step, step, ts);
+          for (int j = 0; j < n; ++j, ++step) log(key, 0.001 * static_cast<double>(step), step, ts);
           const uint64_t d = bench::ticks() - t0;
           r.burst_ticks += d;
           r.burst_per_call.push_back(static_cast<double>(d) / n);
