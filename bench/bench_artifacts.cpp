@@ -17,18 +17,9 @@
 #include <mlflowpp/mlflowpp.hpp>
 #include <string>
 
-namespace {
+#include "proc_util.hpp"
 
-/// A field of /proc/self/status in KiB (VmHWM: peak resident set size), -1 if unreadable.
-long status_kib(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, field.size() + 1, field + ":") == 0)
-      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
-  }
-  return -1;
-}
+namespace {
 
 /// `s` as a JSON string (quotes, backslashes and control characters escaped).
 std::string json_string(const std::string& s) {
@@ -72,7 +63,7 @@ int main(int argc, char** argv) try {
     last_done = p.bytes_done;
   };
 
-  const long before = status_kib("VmHWM");
+  const long before = bench::status_kib("VmHWM");
   const auto t0 = std::chrono::steady_clock::now();
   std::string local;  // the downloaded file
   if (op == "upload")
@@ -80,7 +71,7 @@ int main(int argc, char** argv) try {
   else
     local = client.download_artifacts(run_id, argv[3], argv[4], artifact_options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const long after = status_kib("VmHWM");
+  const long after = bench::status_kib("VmHWM");
   const auto bytes = static_cast<long long>(std::filesystem::file_size(op == "upload" ? argv[3] : local));
   std::printf(
       "{\"client\": \"mlflowpp\", \"op\": \"%s\", \"bytes\": %lld, \"seconds\": %.6f, \"hwm_before_kib\": "

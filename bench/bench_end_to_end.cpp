@@ -10,19 +10,7 @@
 #include <mlflowpp/mlflowpp.hpp>
 #include <string>
 
-namespace {
-
-// This process's peak resident memory (VmHWM), KiB; wait4's figure would include the RSS
-// the harness's Python process had when it forked us.
-long peak_rss_kib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
-  return -1;
-}
-
-}  // namespace
+#include "proc_util.hpp"
 
 int main(int argc, char** argv) try {
   const int64_t points = argc > 1 ? std::atoll(argv[1]) : 100000;
@@ -44,7 +32,7 @@ int main(int argc, char** argv) try {
       run.server_run_id().c_str(), static_cast<long long>(points),
       std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t0).count(),
       static_cast<unsigned long long>(stats.requests), static_cast<unsigned long long>(stats.delivered),
-      peak_rss_kib(), ok ? "true" : "false");
+      bench::status_kib("VmHWM"), ok ? "true" : "false");
   if (!ok) std::fprintf(stderr, "%s\n", result.summary().c_str());
   return ok ? 0 : 1;
 } catch (const std::exception& e) {

@@ -31,18 +31,13 @@
 #include <string>
 #include <vector>
 
+#include "proc_util.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-/// CPU seconds this process has used (all its threads).
-double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 bool steps_ok(const std::vector<mlflowpp::Metric>& metrics, int64_t points) {
   if (static_cast<int64_t>(metrics.size()) != points) return false;
@@ -71,11 +66,11 @@ int log_points(int64_t points) {
 int read_history(const std::string& run_id, const std::string& key, int64_t points) {
   auto client = mlflowpp::Client::from_env();
   (void)client.get_run(run_id);  // untimed: libcurl, the connection and the parser set up
-  const double c0 = cpu_seconds();
+  const double c0 = bench::process_cpu_s();
   const auto t0 = Clock::now();
   const auto history = client.get_metric_history(run_id, key);
   const double seconds = since(t0);
-  const double cpu = cpu_seconds() - c0;
+  const double cpu = bench::process_cpu_s() - c0;
   std::printf(
       "{\"reader\": \"mlflowpp\", \"seconds\": %.6f, \"cpu_s\": %.6f, \"points\": %zu, \"steps_ok\": %s}\n",
       seconds, cpu, history.size(), steps_ok(history, points) ? "true" : "false");

@@ -20,39 +20,13 @@
 #include <string>
 #include <thread>
 
+#include "proc_util.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-long status_kib(const char* field) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::string want = std::string(field) + ":";
-  while (std::getline(f, line))
-    if (line.rfind(want, 0) == 0) return std::atol(line.c_str() + want.size());
-  return -1;
-}
-
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Written to a temporary name, then renamed: the module never reads half a file.
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << text << "\n";
-  }
-  std::filesystem::rename(tmp, path);
-}
-
-bool wait_for_file(const std::filesystem::path& path, std::chrono::seconds limit) {
-  const auto until = Clock::now() + limit;
-  while (!std::filesystem::exists(path)) {
-    if (Clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 std::string counters(const mlflowpp::LoggerStats& s) {
   char text[512];
@@ -83,9 +57,9 @@ int main(int argc, char** argv) try {
   mlflowpp::Client client(options);
   auto run = client.start_run("bench-outage", "cpp-outage-" + std::to_string(points));
   auto& logger = client.async_logger();
-  write_file(dir / "started.json", "{\"run_id\": \"" + run.run_id() + "\"}");
+  bench::write_file(dir / "started.json", "{\"run_id\": \"" + run.run_id() + "\"}");
 
-  if (!wait_for_file(dir / "go", std::chrono::seconds(120))) throw std::runtime_error("no go file");
+  if (!bench::wait_for_file(dir / "go", std::chrono::seconds(120))) throw std::runtime_error("no go file");
   // Everything out of the queue and into the journal: what an outage of any length holds.
   auto wait_for_spool = [&](long long n) {
     const auto until = Clock::now() + std::chrono::minutes(5);
@@ -101,11 +75,11 @@ int main(int argc, char** argv) try {
   // Two halves: the growth over the second one is what more queued points cost once the
   // fixed costs (the queue's second buffer, a round's batching, the bodies buffer) are paid.
   const long long half = points / 2;
-  const long rss_before = status_kib("VmRSS");
+  const long rss_before = bench::status_kib("VmRSS");
   const auto t0 = Clock::now();
   auto logging = log_steps(0, half);
   wait_for_spool(half);
-  const long rss_half = status_kib("VmRSS");
+  const long rss_half = bench::status_kib("VmRSS");
   logging += log_steps(half, points);
   wait_for_spool(points);
   const auto t1 = Clock::now();
@@ -113,11 +87,12 @@ int main(int argc, char** argv) try {
   std::snprintf(text, sizeof text,
                 "{\"log_s\": %.4f, \"to_spool_s\": %.4f, \"rss_before_kib\": %ld, \"rss_half_kib\": %ld, "
                 "\"rss_after_kib\": %ld, \"hwm_kib\": %ld, ",
-                seconds(logging), seconds(t1 - t0), rss_before, rss_half, status_kib("VmRSS"),
-                status_kib("VmHWM"));
-  write_file(dir / "logged.json", std::string(text) + counters(logger.stats()) + "}");
+                seconds(logging), seconds(t1 - t0), rss_before, rss_half, bench::status_kib("VmRSS"),
+                bench::status_kib("VmHWM"));
+  bench::write_file(dir / "logged.json", std::string(text) + counters(logger.stats()) + "}");
 
-  if (!wait_for_file(dir / "back", std::chrono::seconds(300))) throw std::runtime_error("no back file");
+  if (!bench::wait_for_file(dir / "back", std::chrono::seconds(300)))
+    throw std::runtime_error("no back file");
   const auto t_back = Clock::now();
   auto t_first = t_back;
   bool first_seen = false;
@@ -139,7 +114,7 @@ int main(int argc, char** argv) try {
       "%.3f, "
       "\"deliver_s\": %.3f, \"status_set\": %d, \"hwm_kib\": %ld, %s}\n",
       points, first_seen ? seconds(t_first - t_back) : -1.0, seconds(t_done - t_first),
-      seconds(t_done - t_back), result.status_set ? 1 : 0, status_kib("VmHWM"), counters(s).c_str());
+      seconds(t_done - t_back), result.status_set ? 1 : 0, bench::status_kib("VmHWM"), counters(s).c_str());
   return s.delivered == static_cast<uint64_t>(points) && result.status_set ? 0 : 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "error: %s\n", e.what());

@@ -20,34 +20,11 @@
 #include <string>
 #include <thread>
 
+#include "proc_util.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << text << "\n";
-  }
-  std::filesystem::rename(tmp, path);
-}
-
-bool wait_for_file(const std::filesystem::path& path, std::chrono::seconds limit) {
-  const auto until = Clock::now() + limit;
-  while (!std::filesystem::exists(path)) {
-    if (Clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -66,11 +43,11 @@ int main(int argc, char** argv) try {
     const auto run = logger.handle_for(argv[a]);
     const std::string key = argv[a + 1];
     const std::string id = std::to_string(phase) + "." + rank;
-    write_file(dir / ("ready." + id), "");
-    if (!wait_for_file(dir / ("go." + std::to_string(phase)), std::chrono::seconds(600)))
+    bench::write_file(dir / ("ready." + id), "");
+    if (!bench::wait_for_file(dir / ("go." + std::to_string(phase)), std::chrono::seconds(600)))
       throw std::runtime_error("no go file");
     const auto before = logger.stats();
-    const double cpu0 = cpu_seconds();
+    const double cpu0 = bench::process_cpu_s();
     const auto t0 = Clock::now();
     for (long long step = 0; step < points; ++step)
       logger.log_metric(run, key, 1.0 / static_cast<double>(step + 1), static_cast<int64_t>(step));
@@ -89,10 +66,10 @@ int main(int argc, char** argv) try {
         "{\"client\": \"mlflowpp\", \"points\": %lld, \"log_s\": %.4f, \"total_s\": %.4f, \"cpu_s\": %.3f, "
         "\"delivered\": %llu, \"dropped\": %llu, \"requests\": %llu, \"retries\": %llu, \"complete\": %d}",
         points, std::chrono::duration<double>(t1 - t0).count(),
-        std::chrono::duration<double>(t2 - t0).count(), cpu_seconds() - cpu0, delivered, dropped,
+        std::chrono::duration<double>(t2 - t0).count(), bench::process_cpu_s() - cpu0, delivered, dropped,
         static_cast<unsigned long long>(s.requests - before.requests),
         static_cast<unsigned long long>(s.retries - before.retries), flushed.complete ? 1 : 0);
-    write_file(dir / ("done." + id + ".json"), text);
+    bench::write_file(dir / ("done." + id + ".json"), text);
     all_delivered = all_delivered && flushed.complete && delivered == static_cast<unsigned long long>(points);
   }
   return all_delivered ? 0 : 1;

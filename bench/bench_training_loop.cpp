@@ -35,17 +35,11 @@
 
 #include "bench_clock.hpp"
 #include "json_line.hpp"
+#include "proc_util.hpp"
 
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-double process_cpu_s() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
 
 double thread_cpu_s() {
   timespec ts{};
@@ -140,7 +134,7 @@ int main(int argc, char** argv) try {
   double sink = 0, cpu0 = 0, tcpu0 = 0;
   for (int64_t s = -warmup; s < steps; ++s) {
     if (s == 0) {
-      cpu0 = process_cpu_s();
+      cpu0 = bench::process_cpu_s();
       tcpu0 = thread_cpu_s();
     }
     const auto t0 = clock_type::now();
@@ -157,7 +151,7 @@ int main(int argc, char** argv) try {
       log_us.push_back(us(t2 - t1));
     }
   }
-  const double cpu = process_cpu_s() - cpu0, tcpu = thread_cpu_s() - tcpu0;
+  const double cpu = bench::process_cpu_s() - cpu0, tcpu = thread_cpu_s() - tcpu0;
   const double loop_mean = bench::mean(step_us), log_mean = bench::mean(log_us);
   std::sort(step_us.begin(), step_us.end());
   std::sort(log_us.begin(), log_us.end());

@@ -285,8 +285,21 @@ def machine():
         "curl": out(["curl", "--version"]).split("\n")[0],
         "postgresql": out(["sh", "-c", "ls /usr/lib/postgresql | sort -V | tail -n 1"]),
         "sqlite": sqlite3.sqlite_version,
-        "mlflowpp_commit": out(["git", "-C", os.path.dirname(os.path.dirname(__file__)), "rev-parse", "--short", "HEAD"]),
+        "mlflowpp_commit": git_commit(),
     }
+
+
+def git_commit():
+    """The mlflowpp commit measured (short hash; '+' when the tree has changes)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        h = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                           timeout=20).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=20).stdout.strip()
+    except OSError:
+        return ""
+    return h + ("+" if dirty else "")
 
 
 def fmt(v, unit=""):

@@ -3,6 +3,9 @@ and write OUT/latest.json and OUT/latest.md. Run by scripts/bench.sh; by hand:
 
   python bench/run.py --out bench/results [--quick] [--only b,f]
 
+With --only, the results of the other scenarios already in OUT stay (each carries its own
+start time and commit).
+
 Environment (scripts/bench.sh sets it): MLFLOWPP_BENCH_BIN (the built benchmark programs),
 MLFLOWPP_BENCH_SERVERS (JSON: name -> {uri, dir, backend, workers}), MLFLOWPP_LIB_SH.
 """
@@ -62,11 +65,14 @@ def main():
             r["id"] = sid
             r["title"] = mod.TITLE
             r["seconds"] = round((datetime.datetime.now() - t0).total_seconds(), 1)
+            r["started"] = t0.astimezone(datetime.timezone.utc).isoformat(timespec="seconds")
+            r["commit"] = benchlib.git_commit()
             results.append(r)
             for row in r["rows"]:
                 print("   ", row["client"], json.dumps(row["figures"]), flush=True)
             for t in r["targets"]:
                 print(f"    target {t['what']}: {t['target']} -> {t['measured']} ({_met(t['met'])})", flush=True)
+    results = _keep_others(os.path.join(args.out, "latest.json"), results, only, args.quick)
     doc = {
         "started": started.isoformat(timespec="seconds"),
         "quick": args.quick,
@@ -84,6 +90,23 @@ def main():
         print(f"scenarios that failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _keep_others(path, results, only, quick):
+    """With --only, the other scenarios' results already in OUT (from a run of the same mode)
+    stay, each with its own start time and commit; the new ones replace theirs."""
+    if not only or not os.path.exists(path):
+        return results
+    try:
+        old = json.load(open(path))
+    except (OSError, ValueError):
+        return results
+    if old.get("quick") != quick:
+        return results
+    mine = {r["id"]: r for r in results}
+    kept = {r["id"]: r for r in old.get("scenarios", []) if r["id"] not in mine}
+    merged = dict(kept, **mine)
+    return [merged[sid] for sid, _ in SCENARIOS if sid in merged]
 
 
 def _met(m):
@@ -108,6 +131,8 @@ def markdown(doc):
     for r in doc["scenarios"]:
         out.append(f"## {r['id']}. {r['title']}")
         out.append("")
+        if r.get("started"):
+            out += [f"*{r['started']}, mlflowpp {r.get('commit', '?')}, {r['seconds']} s.*", ""]
         if r.get("error"):
             out += [f"**Failed:** `{r['error']}`", ""]
         if r["targets"]:

@@ -13,17 +13,7 @@
 #include <thread>
 
 #include "mlflowpp/mlflowpp.hpp"
-
-namespace {
-long status_kib(const char* field) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const std::string want = std::string(field) + ":";
-  while (std::getline(f, line))
-    if (line.rfind(want, 0) == 0) return std::atol(line.c_str() + want.size());
-  return -1;
-}
-}  // namespace
+#include "proc_util.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -55,7 +45,7 @@ int main(int argc, char** argv) {
           tick / 100, n, static_cast<unsigned long long>(s.delivered),
           static_cast<unsigned long long>(s.written_ahead),
           static_cast<unsigned long long>(s.dropped_queue_full + s.dropped_spool_full),
-          static_cast<unsigned long long>(s.pending()), status_kib("VmRSS"));
+          static_cast<unsigned long long>(s.pending()), bench::status_kib("VmRSS"));
       std::fflush(stdout);
     }
     std::this_thread::sleep_until(start + std::chrono::milliseconds(10 * (tick + 1)));
@@ -65,7 +55,7 @@ int main(int argc, char** argv) {
   const double end_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - end_t0).count();
   const auto s = logger.stats();
   // Before the read-back below, which holds every point in memory at once.
-  const long peak_logging_kib = status_kib("VmHWM");
+  const long peak_logging_kib = bench::status_kib("VmHWM");
   long on_server = 0;
   try {
     for (int k = 0; k < 10; ++k)

@@ -310,3 +310,19 @@ TEST_CASE("ring: woken by the threshold it takes whole batches and leaves the ta
   ring.round_done();
   REQUIRE(ring.size() == 0);
 }
+
+TEST_CASE("ring: a run event does not shift the whole batches of the data behind it", "[ring]") {
+  Ring::Options o = opts(64);
+  o.wake_threshold = 10;
+  o.max_wait = milliseconds(20);
+  Ring ring(o);
+  std::vector<Item> out;
+  REQUIRE(ring.push_event(ItemKind::kRunStarted, 7, 0, 0, {}));
+  for (int64_t s = 0; s < 25; ++s) REQUIRE(push_metric(ring, s) == Ring::Push::kAccepted);
+  const Ring::Round r = ring.take(out);  // the event and 20 metrics: two whole batches
+  REQUIRE(r.n == 21);
+  REQUIRE(out[0].kind == ItemKind::kRunStarted);
+  REQUIRE(out[20].step == 19);
+  ring.round_done();
+  REQUIRE(ring.size() == 5);
+}

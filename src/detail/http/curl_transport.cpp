@@ -190,7 +190,7 @@ int progress_cb(void* clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t 
 // Larger than libcurl's defaults (64 KiB up, 16 KiB down): fewer system calls and
 // callbacks per byte on multi-GiB artifacts; the memory is fixed, whatever the file size.
 constexpr long kUploadBufferSize = 1L << 20;
-constexpr long kDownloadBufferSize = 512L << 10;
+constexpr long kDownloadBufferSize = 128L << 10;
 
 class CurlTransport final : public Transport {
  public:

@@ -96,6 +96,7 @@ bool Ring::push_event(ItemKind kind, uint32_t run, int64_t step, int64_t timesta
     if (stopped_ || count_ == cap) return false;
     fill_event(slots_[(head_ + count_) % cap], kind, run, step, timestamp, std::move(text));
     accept_locked();
+    ++events_;
   }
   cv_worker_.notify_one();
   return true;
@@ -113,10 +114,14 @@ Ring::Round Ring::take(std::vector<Item>& into) {
     // multiples of it and leave the rest for the next round, so that a fast producer's
     // points travel in full batches (N points: ceil(N / 1000) log-batch requests, not one
     // more for every round's tail). The rest waits at most max_wait more.
-    if (woken && !stopped_ && !flush_requested_) r.n = count_ - count_ % options_.wake_threshold;
+    // Run events (a run's start, its end) are not batched: only data items count here.
+    if (woken && !stopped_ && !flush_requested_) r.n = count_ - (count_ - events_) % options_.wake_threshold;
     if (into.size() < r.n) into.resize(r.n);
     const std::size_t cap = slots_.size();
-    for (std::size_t i = 0; i < r.n; ++i) std::swap(into[i], slots_[(head_ + i) % cap]);
+    for (std::size_t i = 0; i < r.n; ++i) {
+      std::swap(into[i], slots_[(head_ + i) % cap]);
+      if (!is_data(into[i].kind)) --events_;
+    }
     head_ = (head_ + r.n) % cap;
     count_ -= r.n;
     taking_ = r.n > 0;
@@ -187,6 +192,7 @@ std::vector<uint32_t> Ring::close(uint64_t completes_through) {
       if (is_data(it.kind)) runs.push_back(it.run);
     }
     count_ = 0;
+    events_ = 0;
     completed_ = std::max(completed_, std::max(completes_through, seq_));
     closed_ = true;
   }

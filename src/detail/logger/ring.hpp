@@ -155,6 +155,7 @@ class Ring {
   std::condition_variable cv_done_;    // flushers wait for completed_
   std::vector<Item> slots_;
   std::size_t head_ = 0, count_ = 0;
+  std::size_t events_ = 0;  // run events among the count_ items (take() batches data only)
   uint64_t seq_ = 0;        // entries accepted (items and run events)
   uint64_t accepted_ = 0;   // items accepted
   uint64_t completed_ = 0;  // entries fully accounted for (in order)
