@@ -105,6 +105,9 @@ def _keep_others(path, results, only, quick):
         return results
     mine = {r["id"]: r for r in results}
     kept = {r["id"]: r for r in old.get("scenarios", []) if r["id"] not in mine}
+    for r in kept.values():  # results written before scenarios carried their own stamps
+        r.setdefault("started", old.get("started", ""))
+        r.setdefault("commit", old.get("machine", {}).get("mlflowpp_commit", "?"))
     merged = dict(kept, **mine)
     return [merged[sid] for sid, _ in SCENARIOS if sid in merged]
 

@@ -111,7 +111,7 @@ def run(ctx):
             f"and the server spent {pd['server_cpu_s_per_1000']:.2f} CPU s per 1000 points on them, against "
             f"{c['server_cpu_s_per_1000']:.3f} for mlflowpp's {c['log_batch_requests']:,} requests of up to 1000 "
             f"points ({benchlib.ratio(pd['server_cpu_s_per_1000'], c['server_cpu_s_per_1000']):.0f}x). mlflowpp's "
-            "requests number about N/1000 (a round of the queue can end a batch early).")
+            "queue sends whole batches of 1000 (a run's start and end travel apart).")
     if ctx.quick:
         notes.append("--quick: all clients share one outage, so the server-side figures are left out.")
     return {"rows": rows, "targets": targets, "notes": notes}
